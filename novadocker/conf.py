@@ -1,0 +1,68 @@
+"""Options of the Docker virt driver, in the ``[docker]`` group of nova.conf."""
+
+from oslo_config import cfg
+
+docker_group = cfg.OptGroup(
+    'docker',
+    title='Docker virt driver options',
+    help='Options for the nova-docker driver, which runs instances as '
+         'Docker containers (compute_driver = docker.DockerDriver).')
+
+docker_opts = [
+    cfg.StrOpt('api_url',
+               default='unix:///var/run/docker.sock',
+               help='URL of the Docker engine API: unix:///path/to/socket '
+                    'or tcp://host:port. The nova-compute user needs access '
+                    'to it, normally by membership of the docker group.'),
+    cfg.IntOpt('api_timeout',
+               default=120,
+               min=1,
+               help='Seconds to wait for an answer from the Docker engine '
+                    'before an API call fails. Image loads and saves stream '
+                    'and are not bounded by this as a whole.'),
+    cfg.StrOpt('api_version',
+               default='auto',
+               help='Docker engine API version to speak, or "auto" to use '
+                    'the version the engine reports (1.41 for Docker 20.10).'),
+    cfg.IntOpt('pids_limit',
+               default=1024,
+               min=0,
+               help='Largest number of processes (and threads) one container '
+                    'may hold. 0 means no limit.'),
+    cfg.IntOpt('soft_reboot_timeout',
+               default=60,
+               min=0,
+               help='Seconds a soft reboot waits for the container to stop '
+                    'after the stop signal before it kills it.'),
+    cfg.FloatOpt('boot_check_seconds',
+                 default=0.5,
+                 min=0,
+                 help='Seconds spawn watches a newly started container. If '
+                      'its process exits within that time the boot fails '
+                      'and the fault shows the end of its log.'),
+    cfg.IntOpt('console_log_max_bytes',
+               default=100 * 1024,
+               min=1024,
+               help='Largest size of the console log (the container\'s '
+                    'output) returned by the console log API.'),
+    cfg.ListOpt('cap_add',
+                default=[],
+                help='Linux capabilities added to every container on top of '
+                     'Docker\'s default set, for example NET_ADMIN. Flavors '
+                     'can add more with the extra spec docker:cap_add. '
+                     'Image properties never can.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(docker_group)
+    conf.register_opts(docker_opts, group=docker_group)
+
+
+def list_opts():
+    """Entry point for oslo-config-generator (namespace ``novadocker``)."""
+    return [(docker_group, docker_opts)]
+
+
+CONF = cfg.CONF
+register_opts(CONF)

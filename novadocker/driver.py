@@ -1,0 +1,417 @@
+"""A Nova virt driver whose instances are Docker containers.
+
+Load it with ``compute_driver = docker.DockerDriver`` in nova.conf.
+"""
+
+import functools
+import io
+import os
+import shlex
+import tarfile
+import time
+
+import docker.errors
+from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception
+from nova.objects import fields as obj_fields
+from nova.virt import driver
+from nova.virt import hardware
+import os_resource_classes as orc
+from oslo_log import log as logging
+from oslo_utils import units
+from oslo_utils import versionutils
+
+from novadocker import conf
+from novadocker import engine
+from novadocker import flavor as flavor_settings
+from novadocker import image as images
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+# Exit codes of a process ended by SIGKILL or SIGTERM: a stop, not a crash.
+STOP_EXIT_CODES = (0, 128 + 9, 128 + 15)
+LOG_TAIL_ON_FAILURE = 20
+
+
+def _engine_errors(method):
+    """Say which engine could not be reached, not just "ECONNREFUSED"."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except engine.UNREACHABLE as e:
+            raise engine.EngineUnavailable(url=CONF.docker.api_url, reason=e)
+    return wrapper
+
+
+def _power_state(container, instance):
+    """Nova's power state of a container, from the engine's inspect data."""
+    state = container.attrs['State']
+    if state.get('Paused'):
+        # A suspend is a freeze too; Nova's record tells the two apart.
+        suspended = (instance.vm_state == vm_states.SUSPENDED or
+                     instance.task_state == task_states.SUSPENDING)
+        return power_state.SUSPENDED if suspended else power_state.PAUSED
+    status = state.get('Status')
+    if status == 'running' or state.get('Running'):
+        return power_state.RUNNING
+    if status == 'dead' or state.get('OOMKilled'):
+        return power_state.CRASHED
+    if status == 'exited':
+        if state.get('ExitCode') in STOP_EXIT_CODES:
+            return power_state.SHUTDOWN
+        return power_state.CRASHED
+    if status == 'created':
+        return power_state.SHUTDOWN
+    return power_state.NOSTATE
+
+
+def _key_archive(key_data):
+    """A tar stream that puts the instance's key into root's authorized_keys."""
+    data = (key_data.rstrip('\n') + '\n').encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        ssh_dir = tarfile.TarInfo('root/.ssh')
+        ssh_dir.type = tarfile.DIRTYPE
+        ssh_dir.mode = 0o700
+        tar.addfile(ssh_dir)
+        keys = tarfile.TarInfo('root/.ssh/authorized_keys')
+        keys.mode = 0o600
+        keys.size = len(data)
+        tar.addfile(keys, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class DockerDriver(driver.ComputeDriver):
+    """Instances as Docker containers on the local engine."""
+
+    capabilities = dict(driver.ComputeDriver.capabilities,
+                        supports_image_type_raw=True)
+
+    def __init__(self, virtapi):
+        super().__init__(virtapi)
+        self.engine = engine.Engine()
+        self._resources = None
+
+    # -- host ---------------------------------------------------------------
+
+    def init_host(self, host):
+        try:
+            info = self.engine.client.version()
+        except engine.EngineUnavailable as e:
+            LOG.error('nova-compute cannot start: %s', e.format_message())
+            raise
+        LOG.info('Using Docker engine %s (API %s) at %s',
+                 info.get('Version'), info.get('ApiVersion'),
+                 CONF.docker.api_url)
+
+    def get_available_nodes(self, refresh=False):
+        return [CONF.host]
+
+    def node_is_available(self, nodename):
+        return nodename == CONF.host
+
+    def _host_resources(self):
+        """The host's totals as the engine sees them.
+
+        The last answer is kept: a host does not shrink while its engine
+        restarts, and Nova's resource tracker must not fail (and turn a
+        failed boot into a reschedule) because the engine is away.
+        """
+        try:
+            self._resources = self._measure_host()
+        except engine.UNREACHABLE as e:
+            if self._resources is None:
+                raise engine.EngineUnavailable(url=CONF.docker.api_url,
+                                               reason=e)
+            LOG.warning('Docker engine unreachable (%s); reporting the host '
+                        'resources measured last', e)
+        return self._resources
+
+    def _measure_host(self):
+        info = self.engine.client.info()
+        disk = os.statvfs(info.get('DockerRootDir') or '/')
+        return {
+            'vcpus': info['NCPU'],
+            'memory_mb': info['MemTotal'] // units.Mi,
+            'disk_gb': disk.f_blocks * disk.f_frsize // units.Gi,
+            'disk_free_gb': disk.f_bavail * disk.f_frsize // units.Gi,
+            'arch': obj_fields.Architecture.canonicalize(
+                info.get('Architecture') or os.uname().machine),
+            # 20.10.24+dfsg1 -> 20010024
+            'version': versionutils.convert_version_to_int(
+                info.get('ServerVersion', '0.0.0').split('+')[0]
+                .split('-')[0]),
+        }
+
+    def get_available_resource(self, nodename):
+        res = self._host_resources()
+        return {
+            'vcpus': res['vcpus'],
+            'memory_mb': res['memory_mb'],
+            'local_gb': res['disk_gb'],
+            # The resource tracker counts usage from its instances.
+            'vcpus_used': 0,
+            'memory_mb_used': 0,
+            'local_gb_used': 0,
+            'hypervisor_type': obj_fields.HVType.DOCKER,
+            'hypervisor_version': res['version'],
+            'hypervisor_hostname': nodename,
+            'cpu_info': '?',
+            'disk_available_least': res['disk_free_gb'],
+            'supported_instances': [(res['arch'], obj_fields.HVType.DOCKER,
+                                     obj_fields.VMMode.EXE)],
+            'numa_topology': None,
+        }
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        res = self._host_resources()
+        inventory = provider_tree.data(nodename).inventory
+        ratios = self._get_allocation_ratios(inventory)
+        totals = {orc.VCPU: (res['vcpus'], CONF.reserved_host_cpus),
+                  orc.MEMORY_MB: (res['memory_mb'],
+                                  CONF.reserved_host_memory_mb),
+                  orc.DISK_GB: (res['disk_gb'],
+                                self._get_reserved_host_disk_gb_from_config())}
+        result = {}
+        for rc, (total, reserved) in totals.items():
+            if total <= 0:
+                continue
+            result[rc] = {'total': total, 'min_unit': 1, 'max_unit': total,
+                          'step_size': 1, 'allocation_ratio': ratios[rc],
+                          'reserved': reserved}
+        provider_tree.update_inventory(nodename, result)
+
+    # -- listing and state --------------------------------------------------
+
+    @_engine_errors
+    def list_instances(self):
+        return [c.labels.get(engine.NAME_LABEL) for c in self.engine.ours()]
+
+    @_engine_errors
+    def list_instance_uuids(self):
+        return [c.labels[engine.UUID_LABEL] for c in self.engine.ours()]
+
+    @_engine_errors
+    def instance_exists(self, instance):
+        return self.engine.find(instance.uuid) is not None
+
+    @_engine_errors
+    def get_info(self, instance, use_cache=True):
+        container = self.engine.get(instance)
+        return hardware.InstanceInfo(state=_power_state(container, instance),
+                                     internal_id=container.id)
+
+    @_engine_errors
+    def get_console_output(self, context, instance):
+        container = self.engine.get(instance)
+        limit = CONF.docker.console_log_max_bytes
+        # Ask for a bounded tail, then cut to the byte limit.
+        output = container.logs(stdout=True, stderr=True,
+                                tail=max(limit // 40, 100))
+        return output[-limit:]
+
+    # -- spawn --------------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        image_id = image_meta.id
+        images.check_formats(image_id, image_meta.container_format,
+                             image_meta.disk_format)
+        try:
+            engine_image = images.ensure_cached(context, self.engine.client,
+                                                image_id)
+            self._remove_stale(instance)
+            container = self._create(instance, image_meta, engine_image)
+        except engine.UNREACHABLE as e:
+            self._abort(instance, engine.EngineUnavailable(
+                url=CONF.docker.api_url, reason=e).format_message())
+        try:
+            if instance.key_data:
+                container.put_archive('/', _key_archive(instance.key_data))
+            if power_on:
+                container.start()
+                self._check_started(instance, container)
+        except Exception as e:
+            self._remove(container)
+            if isinstance(e, exception.BuildAbortException):
+                raise
+            if isinstance(e, engine.UNREACHABLE):
+                e = engine.EngineUnavailable(url=CONF.docker.api_url,
+                                             reason=e).format_message()
+            self._abort(instance, 'the container did not start: %s' % e)
+        LOG.info('Spawned container %s', container.short_id,
+                 instance=instance)
+
+    @staticmethod
+    def _abort(instance, reason):
+        raise exception.BuildAbortException(instance_uuid=instance.uuid,
+                                            reason=reason)
+
+    def _create(self, instance, image_meta, engine_image):
+        host_config = flavor_settings.to_host_config(
+            instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
+        command = image_meta.properties.get('os_command_line')
+        try:
+            return self.engine.client.containers.create(
+                engine_image,
+                command=shlex.split(command) if command else None,
+                name=engine.container_name(instance),
+                hostname=instance.hostname or None,
+                labels=engine.labels(instance),
+                detach=True,
+                stdin_open=True,
+                tty=False,
+                **host_config)
+        except docker.errors.APIError as e:
+            self._abort(instance, 'the Docker engine refused the container: '
+                        '%s' % e.explanation)
+
+    def _check_started(self, instance, container):
+        """Fail the boot if the container's process ends at once."""
+        deadline = time.monotonic() + CONF.docker.boot_check_seconds
+        while True:
+            container.reload()
+            if not container.attrs['State'].get('Running'):
+                state = container.attrs['State']
+                tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode(
+                    'utf-8', 'replace').strip()
+                self._abort(instance,
+                            'the container\'s process exited at once with '
+                            'code %s%s. Last lines of its log:\n%s' % (
+                                state.get('ExitCode'),
+                                ' (%s)' % state['Error']
+                                if state.get('Error') else '',
+                                tail or '(empty)'))
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.1)
+
+    def _remove_stale(self, instance):
+        """A container left from an earlier attempt must not run twice."""
+        stale = self.engine.find(instance.uuid)
+        if stale is not None:
+            LOG.warning('Removing stale container %s before spawn',
+                        stale.short_id, instance=instance)
+            self._remove(stale)
+
+    @staticmethod
+    def _remove(container):
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+    # -- destroy ------------------------------------------------------------
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        self.cleanup(context, instance, network_info, block_device_info,
+                     destroy_disks)
+
+    @_engine_errors
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        container = self.engine.find(instance.uuid)
+        if container is None:
+            LOG.info('No container to destroy', instance=instance)
+            return
+        self._remove(container)
+        LOG.info('Removed container %s', container.short_id,
+                 instance=instance)
+
+    # -- power --------------------------------------------------------------
+
+    def _running(self, container):
+        container.reload()
+        if container.attrs['State'].get('Paused'):
+            container.unpause()
+        return container.attrs['State'].get('Running')
+
+    @_engine_errors
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        container = self.engine.get(instance)
+        if self._running(container):
+            if reboot_type == 'SOFT':
+                container.stop(timeout=CONF.docker.soft_reboot_timeout)
+            else:
+                container.kill()
+                container.wait()
+        container.start()
+
+    @_engine_errors
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        container = self.engine.get(instance)
+        if self._running(container):
+            container.stop(timeout=timeout)
+
+    @_engine_errors
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        container = self.engine.get(instance)
+        if not self._running(container):
+            container.start()
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        self.power_on(context, instance, network_info, block_device_info)
+
+    @_engine_errors
+    def pause(self, instance):
+        self.engine.get(instance).pause()
+
+    @_engine_errors
+    def unpause(self, instance):
+        self.engine.get(instance).unpause()
+
+    @_engine_errors
+    def suspend(self, context, instance):
+        # Without checkpointing the engine can only freeze the processes:
+        # their memory stays allocated, but they get no CPU.
+        self.engine.get(instance).pause()
+
+    @_engine_errors
+    def resume(self, context, instance, network_info, block_device_info=None,
+               share_info=None):
+        self.engine.get(instance).unpause()
+
+    # -- snapshot -----------------------------------------------------------
+
+    @_engine_errors
+    def snapshot(self, context, instance, image_id, update_task_state):
+        container = self.engine.get(instance)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        # commit pauses the container for the moment it takes, and keeps a
+        # paused instance paused.
+        # The image keeps the container's labels; every container made from
+        # it gets its own instance's labels at create, which win.
+        committed = container.commit().id
+        try:
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            images.upload_snapshot(context, self.engine.client, committed,
+                                   image_id, instance)
+        except Exception:
+            self.engine.client.api.remove_image(committed, force=True)
+            raise
+        LOG.info('Snapshot %s uploaded', image_id, instance=instance)
+
+    @_engine_errors
+    def cache_image(self, context, image_id):
+        client = self.engine.client
+        try:
+            client.images.get(images.cache_ref(image_id))
+            return False
+        except docker.errors.ImageNotFound:
+            images.ensure_cached(context, client, image_id)
+            return True
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip

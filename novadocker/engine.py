@@ -1,0 +1,89 @@
+"""The driver's connection to the Docker engine and its container lookups.
+
+Containers are always found by the instance-uuid label the driver puts on
+them, never by name alone: a container someone else named ``nova-<uuid>`` is
+not ours.
+"""
+
+import docker
+import docker.errors
+import requests.exceptions
+from nova import exception
+from oslo_log import log as logging
+
+from novadocker import conf
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+UUID_LABEL = 'org.openstack.nova.instance_uuid'
+NAME_LABEL = 'org.openstack.nova.instance_name'
+
+# What a call raises when the engine cannot be reached or stops answering.
+UNREACHABLE = (requests.exceptions.ConnectionError,
+               requests.exceptions.Timeout)
+
+
+class EngineUnavailable(exception.NovaException):
+    msg_fmt = ('The Docker engine at %(url)s cannot be reached: %(reason)s. '
+               'Check that dockerd is running and that the nova-compute '
+               'user may use its socket (docker group).')
+
+
+def container_name(instance):
+    return 'nova-%s' % instance.uuid
+
+
+def labels(instance):
+    return {UUID_LABEL: instance.uuid, NAME_LABEL: instance.name}
+
+
+class Engine:
+    """A thin wrapper over docker.DockerClient with Nova's lookups."""
+
+    def __init__(self):
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self.connect()
+        return self._client
+
+    def connect(self):
+        url = CONF.docker.api_url
+        try:
+            client = docker.DockerClient(base_url=url,
+                                         version=CONF.docker.api_version,
+                                         timeout=CONF.docker.api_timeout)
+            client.ping()
+        except UNREACHABLE + (docker.errors.DockerException,) as e:
+            # With api_version=auto the SDK asks the engine at once and
+            # wraps the connection error in a DockerException.
+            raise EngineUnavailable(url=url, reason=e)
+        return client
+
+    def version(self):
+        return self.client.version()
+
+    def find(self, instance_uuid):
+        """The container of an instance, or None."""
+        found = self.client.containers.list(
+            all=True, filters={'label': '%s=%s' % (UUID_LABEL,
+                                                   instance_uuid)})
+        if len(found) > 1:
+            LOG.warning('%d containers carry the label of instance %s; '
+                        'using the newest', len(found), instance_uuid)
+        return found[0] if found else None
+
+    def get(self, instance):
+        """The container of an instance, or InstanceNotFound."""
+        container = self.find(instance.uuid)
+        if container is None:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        return container
+
+    def ours(self):
+        """Every container this driver made, running or not."""
+        return self.client.containers.list(all=True,
+                                           filters={'label': UUID_LABEL})

@@ -1,0 +1,72 @@
+"""Turn a Nova flavor into Docker engine settings.
+
+One small pure function per concern; :func:`to_host_config` merges them.
+Everything here comes from what the operator controls (the flavor, whose
+extra specs only admins set, and nova.conf): never from image properties.
+"""
+
+CPU_PERIOD_US = 100000
+CPU_SHARES_PER_VCPU = 1024
+CAP_ADD_SPEC = 'docker:cap_add'
+
+
+def _int_spec(flavor, key, default):
+    value = flavor.extra_specs.get(key)
+    return default if value in (None, '') else int(value)
+
+
+def memory(flavor):
+    """The flavor's RAM is a hard limit; its swap may come on top of it."""
+    ram = flavor.memory_mb * 1024 * 1024
+    swap = (flavor.swap or 0) * 1024 * 1024
+    return {'mem_limit': ram, 'memswap_limit': ram + swap}
+
+
+def cpu(flavor):
+    """vCPUs give a CFS quota of that many CPUs and a proportional weight.
+
+    The libvirt driver's quota:cpu_* extra specs override either.
+    """
+    period = _int_spec(flavor, 'quota:cpu_period', CPU_PERIOD_US)
+    return {
+        'cpu_shares': _int_spec(flavor, 'quota:cpu_shares',
+                                CPU_SHARES_PER_VCPU * flavor.vcpus),
+        'cpu_period': period,
+        'cpu_quota': _int_spec(flavor, 'quota:cpu_quota',
+                               period * flavor.vcpus),
+    }
+
+
+def pids(pids_limit):
+    """0 means no limit: leave the engine's default."""
+    return {'pids_limit': pids_limit} if pids_limit > 0 else {}
+
+
+def capabilities(flavor, conf_cap_add):
+    """Capabilities beyond Docker's default set: nova.conf plus the flavor."""
+    extra = flavor.extra_specs.get(CAP_ADD_SPEC, '')
+    caps = list(conf_cap_add) + [c for c in extra.split(',')]
+    caps = sorted({c.strip().upper() for c in caps if c.strip()})
+    return {'cap_add': caps} if caps else {}
+
+
+def isolation():
+    """What every container gets: no privileges and no host namespaces.
+
+    Docker's default seccomp profile and AppArmor profile stay on because
+    nothing here turns them off. Networking is plugged by Nova, not Docker.
+    """
+    return {
+        'privileged': False,
+        'security_opt': ['no-new-privileges'],
+        'network_mode': 'none',
+    }
+
+
+def to_host_config(flavor, pids_limit, conf_cap_add):
+    """All engine settings for an instance of this flavor."""
+    settings = {}
+    for part in (memory(flavor), cpu(flavor), pids(pids_limit),
+                 capabilities(flavor, conf_cap_add), isolation()):
+        settings.update(part)
+    return settings

@@ -1,0 +1,198 @@
+"""Glance images in and out of the Docker engine, streamed.
+
+A Glance image for this driver has container_format ``docker``, disk_format
+``raw`` and a ``docker save`` tarball as data.  It is streamed from Glance
+into the engine's load API chunk by chunk (never held in memory nor written
+to a file) while its hash is checked, and tagged ``glance/<image id>`` so the
+next boot of the same Glance image downloads nothing, whatever the image is
+called inside the tarball or in Glance.
+"""
+
+import hashlib
+
+import docker.errors
+from nova import exception
+from nova.image import glance
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+CACHE_REPOSITORY = 'glance'
+CONTAINER_FORMAT = 'docker'
+DISK_FORMAT = 'raw'
+
+IMAGE_API = glance.API()
+
+
+def cache_ref(image_id):
+    return '%s/%s:latest' % (CACHE_REPOSITORY, image_id)
+
+
+def check_formats(image_id, container_format, disk_format):
+    """Refuse images this driver cannot run, before anything is fetched."""
+    if container_format != CONTAINER_FORMAT:
+        raise exception.ImageUnacceptable(
+            image_id=image_id,
+            reason='container_format is %r; the Docker driver boots only '
+                   'images with container_format %r (a "docker save" '
+                   'tarball)' % (container_format, CONTAINER_FORMAT))
+    if disk_format != DISK_FORMAT:
+        raise exception.ImageUnacceptable(
+            image_id=image_id,
+            reason='disk_format is %r; Docker images are stored in Glance '
+                   'with disk_format %r' % (disk_format, DISK_FORMAT))
+
+
+class VerifiedStream:
+    """Chunks from Glance, checked against Glance's hash on the fly.
+
+    The last chunk is held back until the whole image has been hashed: on a
+    mismatch the stream breaks off before the end of the tarball, so the
+    engine sees a truncated upload and loads nothing.
+    """
+
+    def __init__(self, image_id, chunks, meta):
+        self.image_id = image_id
+        self.chunks = chunks
+        self.expected = None
+        if meta.get('os_hash_algo') and meta.get('os_hash_value'):
+            self.algo = meta['os_hash_algo']
+            self.expected = meta['os_hash_value']
+        elif meta.get('checksum'):
+            self.algo = 'md5'
+            self.expected = meta['checksum']
+        self.size = 0
+
+    def __iter__(self):
+        hasher = hashlib.new(self.algo) if self.expected else None
+        held = None
+        for chunk in self.chunks:
+            if not chunk:
+                continue
+            if hasher:
+                hasher.update(chunk)
+            self.size += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if hasher and hasher.hexdigest() != self.expected:
+            raise exception.ImageUnacceptable(
+                image_id=self.image_id,
+                reason='its data does not match Glance\'s %s hash %s '
+                       '(got %s after %d bytes)' % (
+                           self.algo, self.expected, hasher.hexdigest(),
+                           self.size))
+        if held is not None:
+            yield held
+
+
+def _loaded_image_ids(client, messages):
+    """Image ids the engine reports from a load, or the error it reports."""
+    refs = []
+    for message in messages:
+        if 'error' in message or 'errorDetail' in message:
+            raise ValueError(message.get('error') or
+                             message['errorDetail'].get('message'))
+        text = message.get('stream', '').strip()
+        if text.startswith('Loaded image ID: '):
+            refs.append(text[len('Loaded image ID: '):])
+        elif text.startswith('Loaded image: '):
+            refs.append(text[len('Loaded image: '):])
+    return refs
+
+
+def _repo_tags(client):
+    return {tag: img['Id'] for img in client.api.images()
+            for tag in (img.get('RepoTags') or []) if tag != '<none>:<none>'}
+
+
+def _restore_tags(client, before, loaded_refs):
+    """Give back tags the load took from other images, drop new ones.
+
+    ``docker load`` applies the tags stored in the tarball.  They mean
+    nothing to Nova (we keep the image under its Glance id) and must not
+    steal a tag from an image that already had it, which would leave that
+    image dangling.
+    """
+    for ref in loaded_refs:
+        if ref.startswith('sha256:'):
+            continue
+        previous = before.get(ref)
+        repo, _, tag = ref.rpartition(':')
+        if previous:
+            client.api.tag(previous, repo, tag, force=True)
+        else:
+            client.api.remove_image(ref, noprune=True)
+
+
+# One load at a time: the tag bookkeeping above compares the engine's tags
+# before and after a load, and two images of the same Glance id must not be
+# fetched twice.
+@lockutils.synchronized('novadocker-image-load')
+def ensure_cached(context, client, image_id):
+    """Return the engine's id for a Glance image, loading it if needed."""
+    ref = cache_ref(image_id)
+    try:
+        return client.images.get(ref).id
+    except docker.errors.ImageNotFound:
+        pass
+
+    meta = IMAGE_API.get(context, image_id)
+    check_formats(image_id, meta.get('container_format'),
+                  meta.get('disk_format'))
+    before = _repo_tags(client)
+    stream = VerifiedStream(image_id, IMAGE_API.download(context, image_id),
+                            meta)
+    LOG.info('Loading Glance image %s into the Docker engine', image_id)
+    try:
+        loaded = _loaded_image_ids(client, client.api.load_image(iter(stream)))
+    except exception.ImageUnacceptable:
+        raise
+    except (ValueError, docker.errors.APIError) as e:
+        raise exception.ImageUnacceptable(
+            image_id=image_id,
+            reason='the Docker engine could not load it as a "docker save" '
+                   'tarball: %s' % e)
+    except Exception as e:
+        # requests wraps what our stream raised while uploading.
+        cause = e
+        while cause is not None:
+            if isinstance(cause, exception.ImageUnacceptable):
+                raise cause
+            cause = cause.__context__
+        raise
+    if len(loaded) != 1:
+        _restore_tags(client, before, loaded)
+        raise exception.ImageUnacceptable(
+            image_id=image_id,
+            reason='the tarball must hold exactly one image, it holds %d' %
+                   len(loaded))
+    engine_id = client.images.get(loaded[0]).id
+    client.api.tag(engine_id, '%s/%s' % (CACHE_REPOSITORY, image_id),
+                   'latest', force=True)
+    _restore_tags(client, before, loaded)
+    LOG.info('Glance image %s (%d bytes) is engine image %s',
+             image_id, stream.size, engine_id)
+    return engine_id
+
+
+def upload_snapshot(context, client, engine_image_id, image_id, instance):
+    """Stream an engine image into the Glance image Nova created for it."""
+    metadata = {
+        'status': 'active',
+        'container_format': CONTAINER_FORMAT,
+        'disk_format': DISK_FORMAT,
+        'properties': {
+            'image_location': 'snapshot',
+            'image_state': 'available',
+            'owner_id': instance.project_id,
+        },
+    }
+    # Nova's image API takes an iterator of chunks and streams it.
+    IMAGE_API.update(context, image_id, metadata,
+                     data=client.api.get_image(engine_image_id),
+                     purge_props=False)
+    # The snapshot is also the cached copy of the new Glance image.
+    client.api.tag(engine_image_id, '%s/%s' % (CACHE_REPOSITORY, image_id),
+                   'latest', force=True)

@@ -1,0 +1,191 @@
+"""Nova's functional harness with the Docker driver on the real engine.
+
+Real API, conductor, scheduler, compute manager and placement; Nova's fake
+Glance, extended here to hold real ``docker save`` tarballs and to keep the
+data of snapshot uploads; Nova's fake Neutron.
+"""
+
+import atexit
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+
+import docker
+from nova import context as nova_context
+from nova import objects
+from nova.tests.functional import integrated_helpers
+from oslo_utils import uuidutils
+
+from tests import images as test_images
+
+CHUNK = 64 * 1024
+_TARBALLS = {}
+
+
+def engine_client():
+    return docker.DockerClient(base_url=os.environ.get(
+        'NOVADOCKER_TEST_DOCKER', 'unix:///var/run/docker.sock'),
+        version='auto')
+
+
+def tarballs():
+    """Build the test tarballs once per test process."""
+    if not _TARBALLS:
+        directory = tempfile.mkdtemp(prefix='novadocker-images-')
+        atexit.register(shutil.rmtree, directory, True)
+        client = engine_client()
+        _TARBALLS.update(test_images.build_tarballs(client, directory))
+        cirros = test_images.build_cirros_tarball(client, directory)
+        if cirros:
+            _TARBALLS['cirros'] = cirros
+    return _TARBALLS
+
+
+class DockerGlance:
+    """Teach Nova's GlanceFixture to serve and keep image data.
+
+    The fixture returns nothing from download() without a target and drops
+    the data of update(): here downloads stream a tarball in chunks, as
+    glanceclient does, and uploads are written to a file whose hashes are
+    recorded the way Glance records them.
+    """
+
+    def __init__(self, fixture, directory):
+        self.fixture = fixture
+        self.directory = directory
+        self.paths = {}
+        self.downloads = []
+        fixture.download = self.download
+        self._update = fixture.update
+        fixture.update = self.update
+
+    def add(self, name, tarball=None, **fields):
+        """Register an image; fields override what Glance would report."""
+        image_id = uuidutils.generate_uuid()
+        meta = {'id': image_id, 'name': name, 'status': 'active',
+                'visibility': 'public', 'container_format': 'docker',
+                'disk_format': 'raw', 'min_ram': 0, 'min_disk': 0,
+                'properties': {}}
+        if tarball:
+            self.paths[image_id] = tarball['path']
+            meta.update({k: tarball[k] for k in (
+                'os_hash_algo', 'os_hash_value', 'checksum', 'size')})
+        properties = fields.pop('properties', {})
+        meta.update(fields)
+        meta['properties'].update(properties)
+        self.fixture.create(None, meta)
+        return image_id
+
+    def download(self, context, image_id, data=None, dst_path=None,
+                 trusted_certs=None):
+        self.fixture.show(context, image_id)
+        self.downloads.append(image_id)
+        path = self.paths[image_id]
+
+        def chunks():
+            with open(path, 'rb') as f:
+                while chunk := f.read(CHUNK):
+                    yield chunk
+        return chunks()
+
+    def update(self, context, image_id, metadata, data=None,
+               purge_props=False):
+        image = self._update(context, image_id, metadata, data=None,
+                             purge_props=purge_props)
+        if data is not None:
+            path = os.path.join(self.directory, image_id + '.tar')
+            sha512, md5, size = hashlib.sha512(), hashlib.md5(), 0
+            with open(path, 'wb') as f:
+                for chunk in data:
+                    f.write(chunk)
+                    sha512.update(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+            self.paths[image_id] = path
+            image.update({'os_hash_algo': 'sha512',
+                          'os_hash_value': sha512.hexdigest(),
+                          'checksum': md5.hexdigest(), 'size': size})
+        return image
+
+
+class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
+    """Boot servers through Nova's API onto containers of the real engine."""
+
+    ADMIN_API = True
+    microversion = 'latest'
+
+    def setUp(self):
+        self.docker = engine_client()
+        self.tarballs = tarballs()
+        super().setUp()
+        self.workdir = self.useFixture(
+            __import__('fixtures').TempDir()).path
+        self.images = DockerGlance(self.glance, self.workdir)
+        self.image_ids = {}
+        self.addCleanup(self._remove_engine_leftovers)
+
+    def _setup_services(self):
+        # The nova wheel installs api-paste.ini under <prefix>/etc/nova, not
+        # where the API fixture looks (beside site-packages).
+        paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+        if os.path.exists(paste):
+            self.flags(api_paste_config=paste, group='wsgi')
+        super()._setup_services()
+
+    def _setup_compute_service(self):
+        self.flags(compute_driver='docker.DockerDriver')
+        return self._start_compute('compute')
+
+    def image(self, kind, **fields):
+        """A Glance image of one of the test tarballs (one per test)."""
+        if kind not in self.image_ids or fields:
+            self.image_ids[kind] = self.images.add(
+                'test-' + kind, self.tarballs[kind], **fields)
+        return self.image_ids[kind]
+
+    def boot(self, kind='guest', expected='ACTIVE', flavor_id=None, **kw):
+        server = self._build_server(image_uuid=self.image(kind),
+                                    flavor_id=flavor_id, networks='none')
+        server.update(kw)
+        server = self.api.post_server({'server': server})
+        return self._wait_for_state_change(server, expected)
+
+    def console(self, server):
+        return self.api.post_server_action(
+            server['id'], {'os-getConsoleOutput': {}})['output']
+
+    def container(self, server):
+        """The container of a server, found as the driver finds it."""
+        found = self.docker.containers.list(all=True, filters={
+            'label': 'org.openstack.nova.instance_uuid=%s' % server['id']})
+        return found[0] if len(found) == 1 else found or None
+
+    def containers_of(self, server_id):
+        return self.docker.containers.list(all=True, filters={
+            'label': 'org.openstack.nova.instance_uuid=%s' % server_id})
+
+    def dangling_images(self):
+        return {i.id for i in self.docker.images.list(
+            filters={'dangling': True})}
+
+    def _remove_engine_leftovers(self):
+        for container in self.docker.containers.list(all=True, filters={
+                'label': 'org.openstack.nova.instance_uuid'}):
+            if container.labels.get(
+                    'org.openstack.nova.instance_uuid') in self._servers():
+                container.remove(force=True)
+        for image_id in list(self.images.paths):
+            try:
+                self.docker.images.remove('glance/%s' % image_id, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+
+    def _servers(self):
+        """Uuids of every instance this test made, deleted or not."""
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(
+                ctxt, self.cell_mappings['cell1']) as cctxt:
+            return {i.uuid for i in objects.InstanceList.get_by_filters(
+                cctxt, {}, expected_attrs=[])}

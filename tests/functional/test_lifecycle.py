@@ -1,0 +1,284 @@
+"""The server lifecycle through Nova's API, on the real Docker engine."""
+
+import time
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import serialization
+from nova.compute import power_state
+
+from tests.functional import base
+
+
+class TestBoot(base.DockerDriverTestCase):
+
+    def test_boot_runs_a_container_with_the_flavor_limits(self):
+        flavor = self._create_flavor(memory_mb=256, vcpu=2, disk=1)
+        server = self.boot(flavor_id=flavor)
+        container = self.container(server)
+        self.assertEqual('running', container.status)
+        self.assertEqual('nova-%s' % server['id'], container.name)
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        host = container.attrs['HostConfig']
+        self.assertEqual(256 * 1024 * 1024, host['Memory'])
+        self.assertEqual(2 * 100000, host['CpuQuota'])
+        self.assertEqual(2048, host['CpuShares'])
+        self.assertEqual(1024, host['PidsLimit'])
+        self.assertFalse(host['Privileged'])
+        self.assertEqual('none', host['NetworkMode'])
+        # Limits as the guest sees them: its cgroup (v2, else v1).
+        for path in ('/sys/fs/cgroup/memory.max',
+                     '/sys/fs/cgroup/memory/memory.limit_in_bytes'):
+            result = container.exec_run(['cat', path])
+            if result.exit_code == 0:
+                break
+        self.assertEqual(str(256 * 1024 * 1024).encode(),
+                         result.output.strip())
+        status = container.exec_run(['cat', '/proc/1/status']).output
+        self.assertIn(b'NoNewPrivs:\t1', status)
+        self.assertIn(b'Seccomp:\t2', status)
+
+    def test_hostname_key_and_console_log(self):
+        public_key = ed25519.Ed25519PrivateKey.generate().public_key(
+        ).public_bytes(serialization.Encoding.OpenSSH,
+                       serialization.PublicFormat.OpenSSH).decode()
+        self.api.post_keypair({'keypair': {
+            'name': 'mykey', 'type': 'ssh', 'public_key': public_key}})
+        server = self.boot(key_name='mykey', name='web-1')
+        container = self.container(server)
+        self.assertEqual(b'web-1', container.exec_run(
+            ['hostname']).output.strip())
+        keys = container.exec_run(['cat', '/root/.ssh/authorized_keys'])
+        self.assertEqual(public_key.encode() + b'\n', keys.output)
+        perms = container.exec_run(['ls', '-ld', '/root/.ssh']).output
+        self.assertTrue(perms.startswith(b'drwx------'), perms)
+        self.assertIn('guest web-1 booted', self.console(server))
+
+    def test_image_command_line_property_overrides_cmd(self):
+        image = self.image('guest', properties={
+            'os_command_line': "/bin/sh -c 'echo custom-entry; sleep 3600'"})
+        self.image_ids['guest'] = image
+        server = self.boot()
+        self._wait_for_console(server, 'custom-entry')
+
+    def test_image_properties_cannot_raise_privileges(self):
+        self.image('guest', properties={
+            'privileged': 'true', 'docker_privileged': 'true',
+            'cap_add': 'SYS_ADMIN', 'volumes': '/:/host'})
+        server = self.boot()
+        host = self.container(server).attrs['HostConfig']
+        self.assertFalse(host['Privileged'])
+        self.assertFalse(host['CapAdd'])
+        self.assertFalse(host['Binds'])
+        self.assertEqual('none', host['NetworkMode'])
+
+    def test_flavor_extra_specs_add_capabilities(self):
+        flavor = self._create_flavor(
+            extra_spec={'docker:cap_add': 'net_admin'})
+        server = self.boot(flavor_id=flavor)
+        self.assertEqual(['NET_ADMIN'],
+                         self.container(server).attrs['HostConfig']['CapAdd'])
+
+    def test_second_boot_of_an_image_downloads_nothing(self):
+        self.boot()
+        self.boot()
+        self.assertEqual([self.image('guest')], self.images.downloads)
+        # The load gave back the tarball's own tag to the image it named.
+        self.assertTrue(self.docker.images.get('novadocker-test:guest'))
+
+    def test_cirros_boots(self):
+        if 'cirros' not in self.tarballs:
+            self.skipTest('no CirrOS rootfs in ../shared/cirros')
+        server = self.boot('cirros')
+        # CirrOS's init runs its services unprivileged.
+        self._wait_for_console(server, 'Starting syslogd: OK')
+        self.assertEqual('running', self.container(server).status)
+
+    def _wait_for_console(self, server, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.console(server)
+            if text in output or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertIn(text, output)
+        return output
+
+
+class TestPower(base.DockerDriverTestCase):
+
+    def test_soft_and_hard_reboot(self):
+        server = self.boot()
+        first = self.container(server)
+        started = first.attrs['State']['StartedAt']
+        self._reboot_server(server, hard=False)
+        container = self.container(server)
+        self.assertEqual(first.id, container.id)
+        self.assertEqual('running', container.status)
+        self.assertNotEqual(started, container.attrs['State']['StartedAt'])
+        # The soft reboot let the guest stop cleanly.
+        self.assertIn(b'guest stopping', container.logs())
+        started = container.attrs['State']['StartedAt']
+        self._reboot_server(server, hard=True)
+        container = self.container(server)
+        self.assertEqual('running', container.status)
+        self.assertNotEqual(started, container.attrs['State']['StartedAt'])
+
+    def test_stop_and_start(self):
+        server = self.boot()
+        server = self._stop_server(server)
+        self.assertEqual(power_state.SHUTDOWN,
+                         server['OS-EXT-STS:power_state'])
+        self.assertEqual('exited', self.container(server).status)
+        server = self._start_server(server)
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        self.assertEqual('running', self.container(server).status)
+
+    def test_pause_and_unpause(self):
+        server = self.boot()
+        self.api.post_server_action(server['id'], {'pause': None})
+        server = self._wait_for_state_change(server, 'PAUSED')
+        self.assertEqual(power_state.PAUSED, server['OS-EXT-STS:power_state'])
+        self.assertEqual('paused', self.container(server).status)
+        # Nova's power state sync agrees with what the driver reports.
+        self._run_power_sync()
+        server = self.api.get_server(server['id'])
+        self.assertEqual('PAUSED', server['status'])
+        self.api.post_server_action(server['id'], {'unpause': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('running', self.container(server).status)
+
+    def test_suspend_and_resume(self):
+        server = self.boot()
+        server = self._suspend_server(server)
+        self.assertEqual(power_state.SUSPENDED,
+                         server['OS-EXT-STS:power_state'])
+        self.assertEqual('paused', self.container(server).status)
+        self._run_power_sync()
+        self.assertEqual('SUSPENDED',
+                         self.api.get_server(server['id'])['status'])
+        server = self._resume_server(server)
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        self.assertEqual('running', self.container(server).status)
+
+    def test_hard_reboot_of_a_paused_server(self):
+        server = self.boot()
+        self.api.post_server_action(server['id'], {'pause': None})
+        server = self._wait_for_state_change(server, 'PAUSED')
+        server = self._reboot_server(server, hard=True)
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        self.assertEqual('running', self.container(server).status)
+
+    def test_guest_that_stops_or_crashes_by_itself(self):
+        server = self.boot()
+        container = self.container(server)
+        container.kill(signal='TERM')
+        container.wait()
+        self.assertEqual(power_state.SHUTDOWN, self.driver_state(server))
+        container.start()
+        container.kill(signal='USR1')
+        self.assertEqual(70, container.wait()['StatusCode'])
+        self.assertEqual(power_state.CRASHED, self.driver_state(server))
+
+    def driver_state(self, server):
+        from nova import context
+        from nova import objects
+        ctxt = context.get_admin_context()
+        with context.target_cell(ctxt, self.cell_mappings['cell1']) as cctxt:
+            instance = objects.Instance.get_by_uuid(cctxt, server['id'])
+        return self.compute.manager.driver.get_info(instance).state
+
+    def _run_power_sync(self):
+        from nova import context
+        self.compute.manager._sync_power_states(
+            context.get_admin_context())
+
+
+class TestDeleteRebuildSnapshot(base.DockerDriverTestCase):
+
+    def test_delete_leaves_no_container(self):
+        server = self.boot()
+        self._delete_server(server)
+        self.assertEqual([], self.containers_of(server['id']))
+
+    def test_delete_when_the_container_is_already_gone(self):
+        server = self.boot()
+        self.container(server).remove(force=True)
+        self._delete_server(server)
+        self.assertEqual([], self.containers_of(server['id']))
+
+    def test_rebuild_onto_another_image(self):
+        server = self.boot()
+        old = self.container(server)
+        old.exec_run(['sh', '-c', 'echo old > /root/marker'])
+        other = self.images.add('other', self.tarballs['guest'],
+                                properties={'os_command_line':
+                                            "/bin/sh -c 'echo rebuilt; "
+                                            "sleep 3600'"})
+        server = self._rebuild_server(server, other)
+        container = self.container(server)
+        self.assertNotEqual(old.id, container.id)
+        self.assertEqual('running', container.status)
+        self.assertNotEqual(0, container.exec_run(
+            ['cat', '/root/marker']).exit_code)
+        self.assertIn(b'rebuilt', container.logs())
+
+    def test_snapshot_boots_with_the_data_written_before(self):
+        server = self.boot()
+        self.container(server).exec_run(
+            ['sh', '-c', 'echo precious > /root/data.txt'])
+        snapshot_id = self.api.post_server_action(
+            server['id'], {'createImage': {'name': 'snap-1'}})['image_id']
+        self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': None})
+        meta = self.glance.show(None, snapshot_id)
+        self.assertEqual('active', meta['status'])
+        self.assertEqual('docker', meta['container_format'])
+        self.assertEqual('raw', meta['disk_format'])
+        # The running instance kept running through the snapshot.
+        self.assertEqual('running', self.container(server).status)
+        # Boot the snapshot from Glance's copy, not the engine's.
+        self.docker.images.remove('glance/%s' % snapshot_id)
+        self.image_ids['snapshot'] = snapshot_id
+        clone = self._build_server(image_uuid=snapshot_id, networks='none')
+        clone = self._wait_for_state_change(
+            self.api.post_server({'server': clone}), 'ACTIVE')
+        self.assertIn(snapshot_id, self.images.downloads)
+        self.assertEqual(b'precious\n', self.container(clone).exec_run(
+            ['cat', '/root/data.txt']).output)
+
+
+class TestComputeRestart(base.DockerDriverTestCase):
+
+    def test_restart_adopts_containers(self):
+        server = self.boot()
+        before = self.container(server)
+        self.compute = self.restart_compute_service(
+            self.compute, keep_hypervisor_state=False)
+        self.computes['compute'] = self.compute
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        [after] = self.containers_of(server['id'])
+        self.assertEqual(before.id, after.id)
+        self.assertEqual('running', after.status)
+        # The new service manages it: a hard reboot goes through.
+        self._reboot_server(server, hard=True)
+        self.assertEqual([before.id],
+                         [c.id for c in self.containers_of(server['id'])])
+
+    def test_host_boot_brings_running_instances_back(self):
+        self.flags(resume_guests_state_on_host_boot=True)
+        server = self.boot()
+        # As after a reboot of the host or the engine: the container is
+        # stopped but Nova still has the instance as running.
+        self.container(server).stop(timeout=0)
+        self.compute = self.restart_compute_service(
+            self.compute, keep_hypervisor_state=False)
+        self.computes['compute'] = self.compute
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('running', self.container(server).status)

@@ -1,0 +1,116 @@
+"""Docker images for the tests, built locally: no registry is reachable.
+
+The root filesystem is Debian's busybox-static (``/bin/busybox``) with its
+applet links; ``docker import`` makes it an image and ``docker save`` the
+tarball that Glance would hold.  The real CirrOS rootfs lies in
+``../shared/cirros/`` beside the repository when CI runs.
+"""
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+
+import docker.errors
+
+BUSYBOX = os.environ.get('NOVADOCKER_TEST_BUSYBOX', '/bin/busybox')
+APPLETS = ('sh', 'sleep', 'cat', 'echo', 'ls', 'hostname', 'mkdir', 'grep',
+           'head', 'dd', 'wc', 'id', 'true', 'false', 'ps', 'kill', 'sync')
+REPOSITORY = 'novadocker-test'
+SHARED = os.environ.get(
+    'NOVADOCKER_SHARED',
+    os.path.join(os.path.dirname(__file__), '..', '..', 'shared'))
+CIRROS_ROOTFS = os.path.join(SHARED, 'cirros',
+                             'cirros-0.5.3-x86_64-lxc.tar.xz')
+
+# A guest that says it booted, stops cleanly on SIGTERM, fails on SIGUSR1
+# (as a crashing program would) and otherwise idles.
+GUEST_COMMAND = ['/bin/sh', '-c',
+                 'echo "guest $(hostname) booted"; '
+                 'trap "echo guest stopping; exit 0" TERM; '
+                 'trap "echo guest crashing; exit 70" USR1; '
+                 'while true; do sleep 1 & wait $!; done']
+# A guest that fails at once, as a broken image would.
+CRASHING_COMMAND = ['/bin/sh', '-c',
+                    'echo "fatal: no config found" >&2; exit 3']
+
+
+def busybox_rootfs():
+    """A tar of /bin/busybox, its applet links and an empty /root and /tmp."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        for name in ('bin', 'root', 'tmp', 'etc', 'proc', 'sys', 'dev'):
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if name == 'tmp' else 0o755
+            tar.addfile(info)
+        tar.add(BUSYBOX, arcname='bin/busybox')
+        for applet in APPLETS:
+            link = tarfile.TarInfo('bin/' + applet)
+            link.type = tarfile.SYMTYPE
+            link.linkname = 'busybox'
+            tar.addfile(link)
+    return buf.getvalue()
+
+
+def import_image(client, rootfs, tag, command):
+    """docker import with a CMD, once: reused by later runs."""
+    try:
+        return client.images.get('%s:%s' % (REPOSITORY, tag)).id
+    except docker.errors.ImageNotFound:
+        pass
+    client.api.import_image_from_data(
+        rootfs, repository=REPOSITORY, tag=tag,
+        changes=['CMD %s' % json.dumps(command)])
+    return client.images.get('%s:%s' % (REPOSITORY, tag)).id
+
+
+def save(client, ref, path):
+    """docker save to a file; returns its sha512 and md5 like Glance keeps."""
+    sha512, md5 = hashlib.sha512(), hashlib.md5()
+    with open(path, 'wb') as f:
+        for chunk in client.api.get_image(ref):
+            f.write(chunk)
+            sha512.update(chunk)
+            md5.update(chunk)
+    return {'os_hash_algo': 'sha512', 'os_hash_value': sha512.hexdigest(),
+            'checksum': md5.hexdigest(), 'size': os.path.getsize(path)}
+
+
+def build_tarballs(client, directory):
+    """The tarballs every functional test draws on, built once per run."""
+    rootfs = busybox_rootfs()
+    made = {}
+    for kind, command in (('guest', GUEST_COMMAND),
+                          ('crashing', CRASHING_COMMAND)):
+        import_image(client, rootfs, kind, command)
+        path = os.path.join(directory, kind + '.tar')
+        made[kind] = dict(save(client, '%s:%s' % (REPOSITORY, kind), path),
+                          path=path)
+    # Broken data: half a tarball, and bytes that are no tarball at all.
+    good = made['guest']['path']
+    truncated = os.path.join(directory, 'truncated.tar')
+    with open(good, 'rb') as src, open(truncated, 'wb') as dst:
+        dst.write(src.read(os.path.getsize(good) // 2))
+    garbage = os.path.join(directory, 'garbage.tar')
+    with open(garbage, 'wb') as f:
+        f.write(os.urandom(64 * 1024))
+    for kind, path in (('truncated', truncated), ('garbage', garbage)):
+        with open(path, 'rb') as f:
+            data = f.read()
+        made[kind] = {'path': path, 'os_hash_algo': 'sha512',
+                      'os_hash_value': hashlib.sha512(data).hexdigest(),
+                      'checksum': hashlib.md5(data).hexdigest(),
+                      'size': len(data)}
+    return made
+
+
+def build_cirros_tarball(client, directory):
+    """The CirrOS 0.5.3 rootfs as a Docker image tarball, or None."""
+    if not os.path.exists(CIRROS_ROOTFS):
+        return None
+    with open(CIRROS_ROOTFS, 'rb') as f:
+        import_image(client, f.read(), 'cirros', ['/sbin/init'])
+    path = os.path.join(directory, 'cirros.tar')
+    return dict(save(client, '%s:cirros' % REPOSITORY, path), path=path)
