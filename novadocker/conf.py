@@ -1,4 +1,4 @@
-"""Options of the Docker virt driver, in the ``[docker]`` group of nova.conf."""
+"""Options of the Docker virt driver: the ``[docker]`` group of nova.conf."""
 
 from oslo_config import cfg
 

@@ -70,7 +70,7 @@ def _power_state(container, instance):
 
 
 def _key_archive(key_data):
-    """A tar stream that puts the instance's key into root's authorized_keys."""
+    """A tar stream that puts a key in root's authorized_keys."""
     data = (key_data.rstrip('\n') + '\n').encode()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:

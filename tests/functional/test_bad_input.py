@@ -1,4 +1,4 @@
-"""Bad input ends in ERROR with a fault naming the cause, and leaves nothing."""
+"""Bad input ends in ERROR with a fault naming the cause, leaving nothing."""
 
 import fixtures
 

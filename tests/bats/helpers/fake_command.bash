@@ -1,0 +1,183 @@
+#!/bin/bash
+#
+# One recorder for every command the tests must not run for real: the
+# harness links $ND_BIN/<command> here. Each call appends "<command> <args>"
+# to $ND_CALLS; what the fake machine has (packages, groups, running
+# services, Glance images...) lives in files under $ND_STATE.
+
+NAME=${0##*/}
+echo "$NAME $*" >> "$ND_CALLS"
+
+# state_has|state_add|state_del <file in ND_STATE> <line>
+function state_has {
+    grep -qxF "$2" "$ND_STATE/$1" 2>/dev/null
+}
+
+function state_add {
+    state_has "$1" "$2" || echo "$2" >> "$ND_STATE/$1"
+}
+
+function state_del {
+    if [[ -f $ND_STATE/$1 ]]; then
+        grep -vxF "$2" "$ND_STATE/$1" > "$ND_STATE/$1.new" || true
+        mv "$ND_STATE/$1.new" "$ND_STATE/$1"
+    fi
+}
+
+# sudo: runs the command as this user; absolute paths of recorded commands
+# (DevStack calls /bin/systemctl) go to the recorder
+function fake_sudo {
+    while [[ "$1" == -* ]]; do
+        case "$1" in
+            -u|-g) shift 2 ;;
+            *) shift ;;
+        esac
+    done
+    while [[ "$1" == *=* ]]; do
+        export "${1?}"
+        shift
+    done
+    if [[ "$1" == /* && -x $ND_BIN/${1##*/} ]]; then
+        set -- "$ND_BIN/${1##*/}" "${@:2}"
+    fi
+    exec "$@"
+}
+
+# systemctl: the units in $ND_STATE/active are enabled and running
+function fake_systemctl {
+    local unit=${!#}
+    case " $* " in
+        *" is-active "*|*" is-enabled "*) state_has active "$unit" ;;
+        *" start "*|*" --now "*|*" restart "*) state_add active "$unit" ;;
+        *" stop "*) state_del active "$unit" ;;
+    esac
+}
+
+# apt-get and dnf: install and remove packages in $ND_STATE/packages
+function fake_package_manager {
+    local arg action=""
+    for arg in "$@"; do
+        case "$arg" in
+            install) action=add ;;
+            purge|remove) action=del ;;
+            -*|update) ;;
+            *) [[ -n $action ]] && "state_$action" packages "$arg" ;;
+        esac
+    done
+    return 0
+}
+
+function fake_dpkg {
+    case "$1" in
+        --print-architecture) echo amd64 ;;
+        -s) state_has packages "$2" ;;
+    esac
+}
+
+# id: the users in $ND_STATE/users exist; $ND_FAKE_UID is who runs
+function fake_id {
+    if [[ $# -eq 1 && "$1" == -u && -n "${ND_FAKE_UID:-}" ]]; then
+        echo "$ND_FAKE_UID"
+    elif [[ $# -eq 2 ]]; then
+        if ! state_has users "$2"; then
+            echo "id: '$2': no such user" >&2
+            return 1
+        fi
+        case "$1" in
+            -u) echo 1000 ;;
+            -nG) echo "$2 $(tr '\n' ' ' < "$ND_STATE/member-$2" 2>/dev/null)" ;;
+        esac
+    else
+        exec /usr/bin/id "$@"
+    fi
+}
+
+# curl: files from $ND_STATE/downloads/<name>; any other URL fails
+function fake_curl {
+    local out="" url="" src
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            -o) out=$2; shift 2 ;;
+            -*) shift ;;
+            *) url=$1; shift ;;
+        esac
+    done
+    src=$ND_STATE/downloads/${url##*/}
+    if [[ -f $src && -n $out ]]; then
+        cp "$src" "$out"
+    elif [[ -f $src ]]; then
+        cat "$src"
+    elif [[ $url == */gpg || $url == *.repo ]]; then
+        echo "content of $url" | tee "${out:-/dev/null}"
+    else
+        return 22
+    fi
+}
+
+# docker: the engine is up, down or hangs ($ND_STATE/docker); containers
+# in $ND_STATE/docker-ps, images in $ND_STATE/docker-images
+function fake_docker {
+    if [[ "$1" == --host ]]; then
+        shift 2
+    fi
+    case "$(cat "$ND_STATE/docker")" in
+        down) return 1 ;;
+        hang) exec sleep 600 ;;
+    esac
+    case "$1" in
+        ps) cat "$ND_STATE/docker-ps" 2>/dev/null ;;
+        save) echo "docker save of $2" ;;
+        image) [[ "$2" != inspect ]] || state_has docker-images "$3" ;;
+        import) state_add docker-images "${!#}" ;;
+        rmi) state_del docker-images "$2" ;;
+    esac
+    return 0
+}
+
+# openstack: Glance's images are "name id" lines in $ND_STATE/glance; an
+# upload's data (stdin) goes to $ND_STATE/upload-<name>
+function fake_openstack {
+    local args=("$@") i name=""
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[i]}" in
+            --name|create) name=${args[i + 1]} ;;
+        esac
+    done
+    case " $* " in
+        *" image list "*)
+            awk -v n="$name" '$1 == n { print $2 }' "$ND_STATE/glance" 2>/dev/null
+            ;;
+        *" image create "*)
+            cat > "$ND_STATE/upload-$name"
+            echo "$name id-of-$name" >> "$ND_STATE/glance"
+            ;;
+    esac
+    return 0
+}
+
+# pip: $ND_STATE/pip-installed says whether novadocker is installed
+function fake_pip {
+    case "$1" in
+        show) state_has pip-installed "$2" ;;
+        install) state_add pip-installed novadocker ;;
+    esac
+}
+
+case "$NAME" in
+    sudo) fake_sudo "$@" ;;
+    systemctl) fake_systemctl "$@" ;;
+    apt-get|dnf) fake_package_manager "$@" ;;
+    dpkg) fake_dpkg "$@" ;;
+    rpm) state_has packages "${!#}" ;;
+    usermod) state_add "member-${!#}" "${*: -2:1}" ;;
+    gpasswd) state_del "member-$2" "$3" ;;
+    groupadd) state_add groups "${!#}" ;;
+    groupdel) state_del groups "$1" ;;
+    getent) [[ "$1" == group ]] && state_has groups "$2" ;;
+    id) fake_id "$@" ;;
+    curl) fake_curl "$@" ;;
+    docker) fake_docker "$@" ;;
+    openstack) fake_openstack "$@" ;;
+    pip) fake_pip "$@" ;;
+    *) exit 0 ;;
+esac

@@ -1,0 +1,493 @@
+#!/usr/bin/env bats
+#
+# devstack/plugin.sh, devstack/settings and devstack/lib/nova_docker, phase
+# by phase, against the harness (or the real DevStack functions when
+# DEVSTACK_DIR is set).
+
+load helpers/fake_devstack
+
+setup() {
+    nd_setup
+}
+
+# run_stack <phase...>: stack.sh's phases in order, each like stack.sh
+run_stack() {
+    local phase
+    for phase in "$@"; do
+        nd_phase stack "$phase" || return
+    done
+}
+
+ALL_PHASES="pre-install install post-config extra test-config"
+
+# --- settings --------------------------------------------------------------
+
+@test "settings: defaults" {
+    [ "$NOVA_DOCKER_DIR" = "$ND_REPO" ]
+    [ "$DOCKER_PACKAGE_SOURCE" = distro ]
+    [ "$NOVA_DOCKER_API_URL" = unix:///var/run/docker.sock ]
+    [ "$DEFAULT_IMAGE_NAME" = cirros ]
+    [ "$TEMPEST_RUN_VALIDATION" = False ]
+    [ "$NOVA_DOCKER_STATE_DIR" = "$DATA_DIR/nova-docker" ]
+    unset NOVA_DOCKER_DIR
+    source "$ND_REPO/devstack/settings"
+    [ "$NOVA_DOCKER_DIR" = "$DEST/nova-docker" ]
+}
+
+@test "settings: local.conf values win" {
+    DOCKER_PACKAGE_SOURCE=docker-ce NOVA_DOCKER_API_URL=tcp://127.0.0.1:2375 \
+        DEFAULT_IMAGE_NAME=mycirros TEMPEST_RUN_VALIDATION=True
+    source "$ND_REPO/devstack/settings"
+    [ "$DOCKER_PACKAGE_SOURCE" = docker-ce ]
+    [ "$NOVA_DOCKER_API_URL" = tcp://127.0.0.1:2375 ]
+    [ "$DEFAULT_IMAGE_NAME" = mycirros ]
+    [ "$TEMPEST_RUN_VALIDATION" = True ]
+}
+
+@test "settings: do not set VIRT_DRIVER (too late for stackrc)" {
+    VIRT_DRIVER=libvirt
+    source "$ND_REPO/devstack/settings"
+    [ "$VIRT_DRIVER" = libvirt ]
+    run grep -E '^[^#]*VIRT_DRIVER=' "$ND_REPO/devstack/settings"
+    [ "$status" -eq 1 ]
+}
+
+# --- pre-install -----------------------------------------------------------
+
+@test "pre-install: dies clearly without VIRT_DRIVER=docker" {
+    VIRT_DRIVER=libvirt
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"VIRT_DRIVER=docker"*"local.conf"* ]]
+    [ -z "$(nd_calls '^(apt-get|dnf) ')" ]
+}
+
+@test "pre-install: Debian/Ubuntu distro package, group, service, wait" {
+    nd_distro ubuntu
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    nd_calls '^apt-get .*install docker.io$' | grep -q .
+    [ -z "$(nd_calls '^dnf ')" ]
+    nd_calls '^usermod -a -G docker stack$' | grep -q .
+    nd_calls '^systemctl enable docker$' | grep -q .
+    nd_calls '^systemctl start docker$' | grep -q .
+    nd_calls '^docker --host unix:///var/run/docker.sock version$' | grep -q .
+    grep -qxF "package docker.io" "$NOVA_DOCKER_STATE_DIR/installed"
+    grep -qxF "member stack:docker" "$NOVA_DOCKER_STATE_DIR/installed"
+}
+
+@test "pre-install: Fedora distro package is moby-engine" {
+    nd_distro fedora
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    nd_calls '^dnf install -y moby-engine$' | grep -q .
+    [ -z "$(nd_calls '^apt-get ')" ]
+}
+
+@test "pre-install: docker-ce on Ubuntu adds Docker's apt repository" {
+    nd_distro ubuntu
+    DOCKER_PACKAGE_SOURCE=docker-ce
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    nd_calls '^curl .*https://download.docker.com/linux/ubuntu/gpg$' | grep -q .
+    grep -q "^deb \[arch=amd64 signed-by=$NOVA_DOCKER_APT_DIR/keyrings/docker.asc\] https://download.docker.com/linux/ubuntu noble stable$" \
+        "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list"
+    nd_calls '^apt-get .*install docker-ce docker-ce-cli containerd.io$' | grep -q .
+}
+
+@test "pre-install: docker-ce on Fedora and RHEL adds Docker's dnf repository" {
+    nd_distro fedora
+    DOCKER_PACKAGE_SOURCE=docker-ce
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    grep -q "download.docker.com/linux/fedora/docker-ce.repo" "$NOVA_DOCKER_YUM_REPOS_DIR/docker-ce.repo"
+    nd_calls '^dnf install -y docker-ce docker-ce-cli containerd.io$' | grep -q .
+
+    rm "$NOVA_DOCKER_YUM_REPOS_DIR/docker-ce.repo"
+    nd_distro rhel
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    grep -q "download.docker.com/linux/rhel/docker-ce.repo" "$NOVA_DOCKER_YUM_REPOS_DIR/docker-ce.repo"
+}
+
+@test "pre-install: unknown DOCKER_PACKAGE_SOURCE dies" {
+    DOCKER_PACKAGE_SOURCE=snap
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"DOCKER_PACKAGE_SOURCE must be 'distro' or 'docker-ce'"* ]]
+}
+
+@test "pre-install: an installed Docker engine is used as it is" {
+    ln -s "$ND_BIN/service" "$ND_BIN/dockerd"
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^(apt-get|dnf) ')" ]
+    ! grep -q "^package" "$NOVA_DOCKER_STATE_DIR/installed"
+}
+
+@test "pre-install: what was there before is not recorded as installed" {
+    nd_installed docker.io
+    echo docker > "$ND_STATE/member-stack"
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^usermod')" ]
+    [ ! -s "$NOVA_DOCKER_STATE_DIR/installed" ]
+}
+
+@test "pre-install: creates the docker group when no package did" {
+    : > "$ND_STATE/groups"
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    nd_calls '^groupadd --system docker$' | grep -q .
+    grep -qxF "group docker" "$NOVA_DOCKER_STATE_DIR/installed"
+}
+
+@test "pre-install: never opens the Docker socket to everyone" {
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls 'docker\.sock' | grep -v ' version$')" ]
+    [ -z "$(nd_calls '^(chmod|chown|setfacl)')" ]
+    run grep -nE 'chmod|chown|setfacl' "$ND_REPO/devstack/lib/nova_docker"
+    [[ "$output" != *docker.sock* ]]
+    [[ "$output" != *666* && "$output" != *777* && "$output" != *o+* ]]
+}
+
+@test "pre-install: twice gives the same files" {
+    run_stack pre-install
+    nd_snapshot "$BATS_TEST_TMPDIR/one"
+    cp "$NOVA_DOCKER_STATE_DIR/installed" "$BATS_TEST_TMPDIR/one/state"
+    run_stack pre-install
+    nd_snapshot "$BATS_TEST_TMPDIR/two"
+    cmp "$BATS_TEST_TMPDIR/one/state" "$NOVA_DOCKER_STATE_DIR/installed"
+    diff -r "$BATS_TEST_TMPDIR/one/files" "$BATS_TEST_TMPDIR/two/files"
+}
+
+# --- wait_for_docker -------------------------------------------------------
+
+@test "wait_for_docker: dies with a clear message when the engine hangs" {
+    nd_docker hang
+    NOVA_DOCKER_WAIT_TIMEOUT=2
+    SECONDS=0
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"did not answer within 2s"*"NOVA_DOCKER_WAIT_TIMEOUT"* ]]
+    [ "$SECONDS" -lt 15 ]
+}
+
+@test "wait_for_docker: dies when the engine is down" {
+    nd_docker down
+    NOVA_DOCKER_WAIT_TIMEOUT=1
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Docker engine at unix:///var/run/docker.sock did not answer"* ]]
+}
+
+@test "wait_for_docker: returns once the engine answers" {
+    source "$ND_REPO/devstack/lib/nova_docker"
+    nd_docker down
+    (sleep 2; nd_docker up) &
+    NOVA_DOCKER_WAIT_TIMEOUT=20
+    run wait_for_docker
+    wait
+    [ "$status" -eq 0 ]
+    [ "$(nd_calls ' version$' | wc -l)" -ge 2 ]
+}
+
+# --- install ---------------------------------------------------------------
+
+@test "install: setup_develop with upper-constraints, into DevStack's venv" {
+    run nd_phase stack install
+    [ "$status" -eq 0 ]
+    nd_calls "^edit-constraints $REQUIREMENTS_DIR/upper-constraints.txt -- novadocker$" | grep -q .
+    nd_calls "^pip install -c $REQUIREMENTS_DIR/upper-constraints.txt .*-e $ND_REPO$" | grep -q .
+}
+
+@test "install: nothing on a node without n-cpu" {
+    ENABLED_SERVICES=key,g-api,mysql
+    run nd_phase stack install
+    [ "$status" -eq 0 ]
+    [ ! -s "$ND_CALLS" ]
+}
+
+# --- post-config -----------------------------------------------------------
+
+@test "post-config: compute_driver and [docker] in nova.conf and nova-cpu.conf" {
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
+        [ "$(iniget "$conf" DEFAULT compute_driver)" = docker.DockerDriver ]
+        [ "$(iniget "$conf" docker api_url)" = unix:///var/run/docker.sock ]
+        [ -z "$(iniget "$conf" docker pids_limit)" ]
+    done
+}
+
+@test "post-config: [docker] options from plugin variables" {
+    NOVA_DOCKER_API_URL=tcp://10.0.0.5:2375 NOVA_DOCKER_API_TIMEOUT=30 \
+        NOVA_DOCKER_PIDS_LIMIT=256 NOVA_DOCKER_STOP_TIMEOUT=5
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker api_url)" = tcp://10.0.0.5:2375 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker api_timeout)" = 30 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker pids_limit)" = 256 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker stop_timeout)" = 5 ]
+}
+
+@test "post-config: keeps what nova.conf already has" {
+    printf '[DEFAULT]\ndebug = True\ncompute_driver = libvirt.LibvirtDriver\n\n[api]\nauth_strategy = keystone\n' > "$NOVA_CONF"
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CONF" DEFAULT compute_driver)" = docker.DockerDriver ]
+    [ "$(iniget "$NOVA_CONF" DEFAULT debug)" = True ]
+    [ "$(iniget "$NOVA_CONF" api auth_strategy)" = keystone ]
+    [ "$(grep -c compute_driver "$NOVA_CONF")" -eq 1 ]
+}
+
+@test "post-config: rootwrap filter installed root-owned 0644, unchanged" {
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    local filter=$NOVA_CONF_DIR/rootwrap.d/docker.filters
+    cmp "$ND_REPO/etc/nova/rootwrap.d/docker.filters" "$filter"
+    [ "$(stat -c %a "$filter")" = 644 ]
+    if [ "$(id -u)" = 0 ]; then
+        [ "$(stat -c %U:%G "$filter")" = root:root ]
+    fi
+}
+
+@test "post-config: glance default container_formats already has docker" {
+    printf '[DEFAULT]\ndebug = True\n' > "$GLANCE_API_CONF"
+    cp "$GLANCE_API_CONF" "$BATS_TEST_TMPDIR/before"
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    cmp "$BATS_TEST_TMPDIR/before" "$GLANCE_API_CONF"
+}
+
+@test "post-config: glance explicit list without docker gets docker added" {
+    printf '[DEFAULT]\ndebug = True\n\n[image_format]\ncontainer_formats = ami,ari,aki,bare,ovf\ndisk_formats = raw,qcow2\n' > "$GLANCE_API_CONF"
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$GLANCE_API_CONF" image_format container_formats)" = ami,ari,aki,bare,ovf,docker ]
+    [ "$(iniget "$GLANCE_API_CONF" image_format disk_formats)" = raw,qcow2 ]
+    [ -z "$(iniget "$GLANCE_API_CONF" DEFAULT container_formats)" ]
+}
+
+@test "post-config: glance explicit list with docker is left alone" {
+    printf '[image_format]\ncontainer_formats = bare, docker\n' > "$GLANCE_API_CONF"
+    cp "$GLANCE_API_CONF" "$BATS_TEST_TMPDIR/before"
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    cmp "$BATS_TEST_TMPDIR/before" "$GLANCE_API_CONF"
+}
+
+@test "post-config: glance deprecated [DEFAULT] list is carried over, not written" {
+    printf '[DEFAULT]\ncontainer_formats = ami,bare,ova\n' > "$GLANCE_API_CONF"
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$GLANCE_API_CONF" image_format container_formats)" = ami,bare,ova,docker ]
+    [ "$(iniget "$GLANCE_API_CONF" DEFAULT container_formats)" = ami,bare,ova ]
+}
+
+@test "post-config: twice gives byte-identical files" {
+    printf '[image_format]\ncontainer_formats = ami,bare\n' > "$GLANCE_API_CONF"
+    run_stack post-config
+    nd_snapshot "$BATS_TEST_TMPDIR/one"
+    run_stack post-config
+    nd_snapshot "$BATS_TEST_TMPDIR/two"
+    diff -r "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+    [ "$(iniget "$GLANCE_API_CONF" image_format container_formats)" = ami,bare,docker ]
+}
+
+# --- extra: the cirros image (fake docker and openstack) -------------------
+
+put_rootfs_in_files() {
+    echo "rootfs" > "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+}
+
+@test "extra: cached rootfs imported with CMD /sbin/init, streamed to Glance" {
+    put_rootfs_in_files
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^curl')" ]
+    local tag="nova-docker/cirros:$CIRROS_VERSION"
+    nd_calls "^docker --host unix:///var/run/docker.sock import --change CMD \[\"/sbin/init\"\] $FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz $tag$" | grep -q .
+    nd_calls "^openstack --os-cloud=devstack-admin --os-region-name=RegionOne image create cirros --container-format docker --disk-format raw --public$" | grep -q .
+    [ "$(cat "$ND_STATE/upload-cirros")" = "docker save of $tag" ]
+}
+
+@test "extra: downloads the rootfs from the cirros release when not cached" {
+    echo "downloaded" > "$ND_STATE/downloads/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    nd_calls "^curl .* https://github.com/cirros-dev/cirros/releases/download/$CIRROS_VERSION/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz$" | grep -q .
+    [ "$(cat "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz")" = downloaded ]
+}
+
+@test "extra: a failed download dies and leaves no partial file" {
+    run nd_phase stack extra
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Could not download cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"* ]]
+    [ -z "$(ls "$FILES")" ]
+    [ ! -e "$ND_STATE/upload-cirros" ]
+}
+
+@test "extra: skipped when Glance has the image already" {
+    echo "cirros some-id" > "$ND_STATE/glance"
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^docker .* (import|save)')" ]
+    [ -z "$(nd_calls 'image create')" ]
+}
+
+@test "extra: DEFAULT_IMAGE_NAME and the import workflow are honoured" {
+    put_rootfs_in_files
+    DEFAULT_IMAGE_NAME=cirros-docker GLANCE_USE_IMPORT_WORKFLOW=True
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    nd_calls 'image create cirros-docker .* --import$' | grep -q .
+}
+
+# --- test-config -----------------------------------------------------------
+
+@test "test-config: Tempest uses the image and skips what containers lack" {
+    echo "cirros the-image-id" > "$ND_STATE/glance"
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$TEMPEST_CONFIG" compute image_ref)" = the-image-id ]
+    [ "$(iniget "$TEMPEST_CONFIG" compute image_ref_alt)" = the-image-id ]
+    local feature
+    for feature in resize live_migration rescue shelve interface_attach; do
+        [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = False ]
+    done
+    [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled console_output)" = True ]
+    [ "$(iniget "$TEMPEST_CONFIG" validation run_validation)" = False ]
+    [ "$(iniget "$TEMPEST_CONFIG" scenario img_container_format)" = docker ]
+    [ "$(iniget "$TEMPEST_CONFIG" scenario img_disk_format)" = raw ]
+}
+
+@test "test-config: nothing without tempest" {
+    ENABLED_SERVICES=key,n-cpu,g-api
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ ! -e "$TEMPEST_CONFIG" ]
+}
+
+# --- multi-node ------------------------------------------------------------
+
+@test "multi-node: a compute-only subnode gets Docker, the driver and n-cpu only" {
+    ENABLED_SERVICES=n-cpu,placement-client,ovn-controller
+    put_rootfs_in_files
+    run run_stack $ALL_PHASES
+    [ "$status" -eq 0 ]
+    nd_calls '^apt-get .*install docker.io$' | grep -q .
+    nd_calls '^pip install .*-e' | grep -q .
+    [ "$(iniget "$NOVA_CPU_CONF" DEFAULT compute_driver)" = docker.DockerDriver ]
+    [ ! -e "$GLANCE_API_CONF" ]
+    [ -z "$(nd_calls '^openstack')" ]
+    [ -z "$(nd_calls '^docker .* (import|save)')" ]
+}
+
+@test "multi-node: a Glance-only controller gets the image, no nova-docker" {
+    ENABLED_SERVICES=key,g-api,mysql,rabbit
+    VIRT_DRIVER=libvirt
+    printf '[image_format]\ncontainer_formats = bare\n' > "$GLANCE_API_CONF"
+    put_rootfs_in_files
+    run run_stack $ALL_PHASES
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^pip')" ]
+    [ ! -e "$NOVA_CPU_CONF" ]
+    [ ! -e "$NOVA_CONF_DIR/rootwrap.d/docker.filters" ]
+    [ "$(iniget "$GLANCE_API_CONF" image_format container_formats)" = bare,docker ]
+    [ -e "$ND_STATE/upload-cirros" ]
+}
+
+@test "the plugin does nothing where neither n-cpu nor g-api runs" {
+    ENABLED_SERVICES=key,mysql,rabbit,tempest
+    run run_stack $ALL_PHASES
+    [ "$status" -eq 0 ]
+    run nd_phase unstack
+    run nd_phase clean
+    [ ! -s "$ND_CALLS" ]
+}
+
+# --- unstack and clean -----------------------------------------------------
+
+@test "unstack: stops the driver's containers, found by label" {
+    printf 'c1\nc2\n' > "$ND_STATE/docker-ps"
+    run nd_phase unstack
+    [ "$status" -eq 0 ]
+    nd_calls '^docker .* ps -q --filter label=org.openstack.nova.instance_uuid$' | grep -q .
+    nd_calls '^docker .* stop c1 c2$' | grep -q .
+    [ -z "$(nd_calls ' rm ')" ]
+}
+
+@test "unstack: no containers, or no engine, is fine" {
+    run nd_phase unstack
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls ' stop ')" ]
+    nd_docker down
+    run nd_phase unstack
+    [ "$status" -eq 0 ]
+}
+
+@test "clean: removes the containers and takes back what the plugin installed" {
+    nd_installed ca-certificates
+    run_stack $ALL_PHASES
+    printf 'c1\n' > "$ND_STATE/docker-ps"
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    nd_calls '^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid$' | grep -q .
+    nd_calls '^docker .* rm -f c1$' | grep -q .
+    nd_calls '^apt-get .*purge docker.io$' | grep -q .
+    nd_calls '^gpasswd -d stack docker$' | grep -q .
+    nd_calls '^pip uninstall -y novadocker$' | grep -q .
+    [ ! -e "$NOVA_CONF_DIR/rootwrap.d/docker.filters" ]
+    [ ! -e "$NOVA_DOCKER_STATE_DIR/installed" ]
+    grep -qxF ca-certificates "$ND_STATE/packages"
+}
+
+@test "clean: leaves a Docker that was there before" {
+    nd_installed docker.io
+    echo docker > "$ND_STATE/member-stack"
+    run_stack $ALL_PHASES
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '(purge|remove|gpasswd)')" ]
+    grep -qxF docker.io "$ND_STATE/packages"
+}
+
+@test "clean: removes Docker's repository files it added" {
+    DOCKER_PACKAGE_SOURCE=docker-ce
+    run_stack pre-install
+    [ -e "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list" ]
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    [ ! -e "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list" ]
+    [ ! -e "$NOVA_DOCKER_APT_DIR/keyrings/docker.asc" ]
+    nd_calls '^apt-get .*purge docker-ce docker-ce-cli containerd.io$' | grep -q .
+}
+
+@test "stack, unstack, stack again gives the same cloud" {
+    put_rootfs_in_files
+    run_stack $ALL_PHASES
+    nd_snapshot "$BATS_TEST_TMPDIR/one"
+    nd_phase unstack
+    : > "$ND_STATE/glance"
+    run run_stack $ALL_PHASES
+    [ "$status" -eq 0 ]
+    nd_snapshot "$BATS_TEST_TMPDIR/two"
+    diff -r "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+}
+
+@test "stack, clean, stack again installs everything again" {
+    put_rootfs_in_files
+    run_stack $ALL_PHASES
+    nd_snapshot "$BATS_TEST_TMPDIR/one"
+    nd_phase unstack
+    nd_phase clean
+    : > "$ND_STATE/glance"
+    : > "$ND_CALLS"
+    run run_stack $ALL_PHASES
+    [ "$status" -eq 0 ]
+    nd_calls '^apt-get .*install docker.io$' | grep -q .
+    nd_snapshot "$BATS_TEST_TMPDIR/two"
+    diff -r "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+}

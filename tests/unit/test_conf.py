@@ -1,0 +1,56 @@
+"""Options: registered, documented, validated, and the sample is current."""
+
+import os
+import subprocess
+import sys
+
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+import pytest
+
+from novadocker import conf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+@pytest.fixture
+def config():
+    fixture = config_fixture.Config(cfg.ConfigOpts())
+    fixture.setUp()
+    conf.register_opts(fixture.conf)
+    yield fixture
+    fixture.cleanUp()
+
+
+def test_every_option_has_help_text():
+    for group, opts in conf.list_opts():
+        assert group.name == 'docker'
+        for opt in opts:
+            assert len(opt.help) > 20, opt.name
+
+
+def test_defaults(config):
+    assert config.conf.docker.api_url == 'unix:///var/run/docker.sock'
+    assert config.conf.docker.pids_limit == 1024
+    assert config.conf.docker.cap_add == []
+
+
+def test_wrong_option_value_is_a_clear_error(config, tmp_path):
+    path = tmp_path / 'nova.conf'
+    path.write_text('[docker]\npids_limit = -5\n')
+    config.conf(['--config-file', str(path)])
+    with pytest.raises(cfg.ConfigFileValueError,
+                       match='Should be greater than or equal to 0'):
+        config.conf.docker.pids_limit
+
+
+def test_sample_config_is_up_to_date(tmp_path):
+    out = tmp_path / 'sample'
+    subprocess.run(
+        [sys.executable, '-m', 'oslo_config.generator', '--config-file',
+         os.path.join(ROOT, 'etc/novadocker/novadocker-config-generator.conf'),
+         '--output-file', str(out)], check=True, cwd=ROOT)
+    with open(os.path.join(ROOT, 'etc/novadocker/nova-docker.conf.sample')) \
+            as committed:
+        assert out.read_text() == committed.read(), \
+            'run "tox -e genconfig" and commit the sample'

@@ -1,0 +1,65 @@
+"""Flavor to engine settings: one pure function per concern."""
+
+from nova import objects
+import pytest
+
+from novadocker import flavor
+
+objects.register_all()
+
+
+def make_flavor(memory_mb=512, vcpus=1, swap=0, extra_specs=None):
+    return objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, swap=swap,
+                          extra_specs=extra_specs or {})
+
+
+def test_memory_is_a_hard_limit_without_swap():
+    assert flavor.memory(make_flavor(memory_mb=256)) == {
+        'mem_limit': 256 * 2**20, 'memswap_limit': 256 * 2**20}
+
+
+def test_flavor_swap_comes_on_top_of_ram():
+    settings = flavor.memory(make_flavor(memory_mb=256, swap=128))
+    assert settings['memswap_limit'] == (256 + 128) * 2**20
+
+
+def test_vcpus_give_quota_and_shares():
+    assert flavor.cpu(make_flavor(vcpus=4)) == {
+        'cpu_shares': 4096, 'cpu_period': 100000, 'cpu_quota': 400000}
+
+
+def test_quota_extra_specs_override_cpu_settings():
+    settings = flavor.cpu(make_flavor(vcpus=2, extra_specs={
+        'quota:cpu_shares': '512', 'quota:cpu_period': '50000'}))
+    assert settings == {'cpu_shares': 512, 'cpu_period': 50000,
+                        'cpu_quota': 100000}
+
+
+def test_bad_quota_extra_spec_is_refused():
+    with pytest.raises(ValueError):
+        flavor.cpu(make_flavor(extra_specs={'quota:cpu_quota': 'lots'}))
+
+
+@pytest.mark.parametrize('limit,expected', [
+    (1024, {'pids_limit': 1024}), (0, {})])
+def test_pids_limit_zero_means_engine_default(limit, expected):
+    assert flavor.pids(limit) == expected
+
+
+def test_capabilities_from_options_and_flavor_are_merged():
+    settings = flavor.capabilities(
+        make_flavor(extra_specs={'docker:cap_add': 'net_raw, SYS_TIME'}),
+        ['NET_ADMIN', 'net_raw'])
+    assert settings == {'cap_add': ['NET_ADMIN', 'NET_RAW', 'SYS_TIME']}
+
+
+def test_no_capabilities_by_default():
+    assert flavor.capabilities(make_flavor(), []) == {}
+
+
+def test_every_container_is_isolated():
+    settings = flavor.to_host_config(make_flavor(), 1024, [])
+    assert settings['privileged'] is False
+    assert settings['security_opt'] == ['no-new-privileges']
+    assert settings['network_mode'] == 'none'
+    assert 'volumes' not in settings and 'binds' not in settings

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Install what the tests need on a Debian or Ubuntu machine and run every
+# tier: style, unit, Nova's functional harness on the real Docker engine,
+# editable nova, the DevStack plugin's bats tests, shellcheck and bashate.
+#
+# usage: tools/run-tests.sh [TOX_ENV ...]     (run as root, or with sudo)
+#
+# The last line sums up every tier: "N passed, N failed".
+
+set -o nounset
+set -o pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RESULTS=${NOVADOCKER_RESULTS:-$REPO_DIR/.tox/results}
+TIERS=("$@")
+if [[ ${#TIERS[@]} -eq 0 ]]; then
+    TIERS=(pep8 unit functional editable bats shellcheck bashate)
+fi
+SUDO=()
+if [[ $EUID -ne 0 ]]; then
+    SUDO=(sudo)
+fi
+
+function install_system_packages {
+    local packages=(docker.io bats shellcheck busybox-static git
+                    python3-venv python3-pip xz-utils iproute2)
+    local missing=()
+    local p
+    for p in "${packages[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        "${SUDO[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+# Docker's engine as a service where systemd runs, else in the background.
+function start_docker {
+    if docker info >/dev/null 2>&1; then
+        return 0
+    fi
+    if [[ -d /run/systemd/system ]]; then
+        "${SUDO[@]}" systemctl start docker
+    else
+        "${SUDO[@]}" bash -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+    fi
+    local i
+    for i in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    echo "dockerd did not come up; see /var/log/dockerd.log" >&2
+    return 1
+}
+
+function install_tox {
+    if ! python3 -m tox --version >/dev/null 2>&1; then
+        python3 -m pip install -q --disable-pip-version-check 'tox>=4.6'
+    fi
+}
+
+# OpenStack pins its Python dependencies with upper-constraints; use the
+# copy beside the repository where there is one (no network to opendev).
+function pick_constraints {
+    local shared=$REPO_DIR/../shared/upper-constraints.txt
+    if [[ -z "${TOX_CONSTRAINTS_FILE:-}" && -f "$shared" ]]; then
+        TOX_CONSTRAINTS_FILE=$(cd "$(dirname "$shared")" && pwd)/$(basename "$shared")
+        export TOX_CONSTRAINTS_FILE
+    fi
+}
+
+function run_tiers {
+    local tier
+    rm -rf "$RESULTS"
+    mkdir -p "$RESULTS"
+    export NOVADOCKER_RESULTS=$RESULTS
+    for tier in "${TIERS[@]}"; do
+        echo "=== tox -e $tier"
+        if (cd "$REPO_DIR" && python3 -m tox -e "$tier"); then
+            echo passed > "$RESULTS/$tier.status"
+        else
+            echo failed > "$RESULTS/$tier.status"
+        fi
+    done
+}
+
+install_system_packages || exit 1
+start_docker || exit 1
+install_tox || exit 1
+pick_constraints
+run_tiers
+python3 "$REPO_DIR/tools/summarize-results.py" "$RESULTS" "${TIERS[@]}"
