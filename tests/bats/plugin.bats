@@ -12,9 +12,11 @@ setup() {
 
 # run_stack <phase...>: stack.sh's phases in order, each like stack.sh
 run_stack() {
-    local phase
+    local phase status
     for phase in "$@"; do
-        nd_phase stack "$phase" || return
+        nd_phase stack "$phase"
+        status=$?
+        [ "$status" -eq 0 ] || return "$status"
     done
 }
 
@@ -430,6 +432,7 @@ put_rootfs_in_files() {
 
 @test "clean: removes the containers and takes back what the plugin installed" {
     nd_installed ca-certificates
+    put_rootfs_in_files
     run_stack $ALL_PHASES
     printf 'c1\n' > "$ND_STATE/docker-ps"
     run nd_phase clean
@@ -447,6 +450,7 @@ put_rootfs_in_files() {
 @test "clean: leaves a Docker that was there before" {
     nd_installed docker.io
     echo docker > "$ND_STATE/member-stack"
+    put_rootfs_in_files
     run_stack $ALL_PHASES
     run nd_phase clean
     [ "$status" -eq 0 ]

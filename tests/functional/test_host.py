@@ -66,3 +66,21 @@ class TestHost(base.DockerDriverTestCase):
         self.assertTrue(output.endswith('last-line\n'), output[-100:])
         self.assertLessEqual(len(output), 1024)
         self.assertNotIn('line-0\n', output)
+
+
+class TestImagePreCache(base.DockerDriverTestCase):
+
+    def test_aggregate_image_cache_request_loads_the_image(self):
+        image_id = self.image('guest')
+        aggregate = self._create_aggregate('cache-these')
+        self.admin_api.post_aggregate_action(
+            aggregate, {'add_host': {'host': 'compute'}})
+        self.admin_api.api_post(
+            '/os-aggregates/%s/images' % aggregate,
+            {'cache': [{'id': image_id}]}, check_response_status=[202])
+        self.notifier.wait_for_versioned_notifications(
+            'aggregate.cache_images.end')
+        self.assertTrue(self.docker.images.get('glance/%s' % image_id))
+        self.boot()
+        # The boot found it cached: Glance served the image once.
+        self.assertEqual([image_id], self.images.downloads)

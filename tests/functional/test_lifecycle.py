@@ -1,5 +1,6 @@
 """The server lifecycle through Nova's API, on the real Docker engine."""
 
+import os
 import time
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -7,6 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from nova.compute import power_state
 
 from tests.functional import base
+from tests import images as test_images
 
 
 class TestBoot(base.DockerDriverTestCase):
@@ -85,6 +87,22 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertEqual([self.image('guest')], self.images.downloads)
         # The load gave back the tarball's own tag to the image it named.
         self.assertTrue(self.docker.images.get('novadocker-test:guest'))
+
+    def test_load_takes_no_tag_from_images_already_on_the_host(self):
+        # A tarball whose image is called novadocker-test:collide ...
+        self.docker.images.get('novadocker-test:guest').tag(
+            'novadocker-test', 'collide')
+        path = os.path.join(self.workdir, 'collide.tar')
+        tarball = dict(test_images.save(
+            self.docker, 'novadocker-test:collide', path), path=path)
+        # ... while the host has another image of that name.
+        other = self.docker.images.get('novadocker-test:crashing')
+        other.tag('novadocker-test', 'collide')
+        self.addCleanup(self.docker.images.remove, 'novadocker-test:collide')
+        self.image_ids['collide'] = self.images.add('collide', tarball)
+        self.boot('collide')
+        self.assertEqual(other.id, self.docker.images.get(
+            'novadocker-test:collide').id)
 
     def test_cirros_boots(self):
         if 'cirros' not in self.tarballs:

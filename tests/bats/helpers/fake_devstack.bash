@@ -87,14 +87,21 @@ function nd_calls {
     grep -E "$1" "$ND_CALLS" || true
 }
 
-# nd_phase <mode> [phase]: run the plugin as stack.sh would (it runs
-# with errexit), in a subshell so that ``die`` ends only the phase
+# nd_phase <mode> [phase]: run the plugin as stack.sh does, in a new bash
+# with errexit (bats' ``run`` and ``||`` would switch errexit off in a
+# subshell), given this shell's variables and functions
 function nd_phase {
-    (
-        set -o errexit
-        # shellcheck source=devstack/plugin.sh
-        source "$ND_REPO/devstack/plugin.sh" "$@"
-    )
+    local env=$BATS_TEST_TMPDIR/phase-env name
+    {
+        for name in $(compgen -v); do
+            if [[ ! $name =~ ^(BASH.*|SHELLOPTS|EUID|UID|PPID|GROUPS|FUNCNAME|SECONDS|RANDOM|SRANDOM|LINENO|HISTCMD|EPOCH.*|COMP_.*|DIRSTACK|PIPESTATUS|_)$ ]]; then
+                declare -p "$name"
+            fi
+        done
+        declare -f
+    } > "$env" 2> /dev/null
+    bash -c 'source "$1"; shift; set -o errexit; source "$ND_REPO/devstack/plugin.sh" "$@"' \
+        nd_phase "$env" "$@"
 }
 
 # nd_snapshot <dir>: the configuration files the phases write
@@ -163,6 +170,7 @@ function nd_setup {
     REQUIREMENTS_DIR=$DEST/requirements
     DEVSTACK_VENV=$DATA_DIR/venv
     mkdir -p "$FILES" "$NOVA_CONF_DIR" "$GLANCE_CONF_DIR" "${TEMPEST_CONFIG%/*}" \
+        "$ND_ROOT/etc/apt/sources.list.d" "$ND_ROOT/etc/yum.repos.d" \
         "$REQUIREMENTS_DIR/.venv/bin" "$DEVSTACK_VENV/bin"
     touch "$REQUIREMENTS_DIR/upper-constraints.txt"
     ln -s "$ND_BIN/edit-constraints" "$REQUIREMENTS_DIR/.venv/bin/edit-constraints"
@@ -173,6 +181,8 @@ function nd_setup {
     # shellcheck source=devstack/settings
     source "$ND_REPO/devstack/settings"
     NOVA_DOCKER_DIR=$ND_REPO
+    # a broken fake fails a test fast
+    NOVA_DOCKER_WAIT_TIMEOUT=5
     NOVA_DOCKER_APT_DIR=$ND_ROOT/etc/apt
     NOVA_DOCKER_YUM_REPOS_DIR=$ND_ROOT/etc/yum.repos.d
 }
