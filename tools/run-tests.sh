@@ -46,18 +46,23 @@ function start_docker {
     else
         "${SUDO[@]}" bash -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
     fi
-    local i
-    for i in $(seq 1 60); do
+    local waited=0
+    while [[ $waited -lt 60 ]]; do
         docker info >/dev/null 2>&1 && return 0
         sleep 1
+        waited=$((waited + 1))
     done
     echo "dockerd did not come up; see /var/log/dockerd.log" >&2
     return 1
 }
 
+# tox in a venv of its own: a distribution's python3 is externally managed.
+TOX_VENV=$REPO_DIR/.tox/.tox-bootstrap
 function install_tox {
-    if ! python3 -m tox --version >/dev/null 2>&1; then
-        python3 -m pip install -q --disable-pip-version-check 'tox>=4.6'
+    if [[ ! -x "$TOX_VENV/bin/tox" ]]; then
+        python3 -m venv "$TOX_VENV" &&
+            "$TOX_VENV/bin/pip" install -q --disable-pip-version-check \
+                'tox>=4.6'
     fi
 }
 
@@ -78,7 +83,7 @@ function run_tiers {
     export NOVADOCKER_RESULTS=$RESULTS
     for tier in "${TIERS[@]}"; do
         echo "=== tox -e $tier"
-        if (cd "$REPO_DIR" && python3 -m tox -e "$tier"); then
+        if (cd "$REPO_DIR" && "$TOX_VENV/bin/tox" -e "$tier"); then
             echo passed > "$RESULTS/$tier.status"
         else
             echo failed > "$RESULTS/$tier.status"

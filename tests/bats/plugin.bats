@@ -97,6 +97,15 @@ ALL_PHASES="pre-install install post-config extra test-config"
     nd_calls '^apt-get .*install docker-ce docker-ce-cli containerd.io$' | grep -q .
 }
 
+@test "pre-install: docker-ce on Debian uses Docker's debian repository" {
+    nd_distro debian
+    DOCKER_PACKAGE_SOURCE=docker-ce
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    grep -q " https://download.docker.com/linux/debian bookworm stable$" \
+        "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list"
+}
+
 @test "pre-install: docker-ce on Fedora and RHEL adds Docker's dnf repository" {
     nd_distro fedora
     DOCKER_PACKAGE_SOURCE=docker-ce
@@ -124,7 +133,7 @@ ALL_PHASES="pre-install install post-config extra test-config"
     run nd_phase stack pre-install
     [ "$status" -eq 0 ]
     [ -z "$(nd_calls '^(apt-get|dnf) ')" ]
-    ! grep -q "^package" "$NOVA_DOCKER_STATE_DIR/installed"
+    run ! grep -q "^package" "$NOVA_DOCKER_STATE_DIR/installed"
 }
 
 @test "pre-install: what was there before is not recorded as installed" {
@@ -204,6 +213,13 @@ ALL_PHASES="pre-install install post-config extra test-config"
     nd_calls "^pip install -c $REQUIREMENTS_DIR/upper-constraints.txt .*-e $ND_REPO$" | grep -q .
 }
 
+@test "install: dies when the driver did not get installed" {
+    export ND_PIP_FAIL=1
+    run nd_phase stack install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"nova-docker"*"$ND_REPO"* ]]
+}
+
 @test "install: nothing on a node without n-cpu" {
     ENABLED_SERVICES=key,g-api,mysql
     run nd_phase stack install
@@ -225,13 +241,13 @@ ALL_PHASES="pre-install install post-config extra test-config"
 
 @test "post-config: [docker] options from plugin variables" {
     NOVA_DOCKER_API_URL=tcp://10.0.0.5:2375 NOVA_DOCKER_API_TIMEOUT=30 \
-        NOVA_DOCKER_PIDS_LIMIT=256 NOVA_DOCKER_STOP_TIMEOUT=5
+        NOVA_DOCKER_PIDS_LIMIT=256 NOVA_DOCKER_SOFT_REBOOT_TIMEOUT=5
     run nd_phase stack post-config
     [ "$status" -eq 0 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker api_url)" = tcp://10.0.0.5:2375 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker api_timeout)" = 30 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker pids_limit)" = 256 ]
-    [ "$(iniget "$NOVA_CPU_CONF" docker stop_timeout)" = 5 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker soft_reboot_timeout)" = 5 ]
 }
 
 @test "post-config: keeps what nova.conf already has" {
@@ -361,6 +377,18 @@ put_rootfs_in_files() {
     done
     [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled console_output)" = True ]
     [ "$(iniget "$TEMPEST_CONFIG" validation run_validation)" = False ]
+    # no local image (not the node that built it): scenario left alone
+    [ -z "$(iniget "$TEMPEST_CONFIG" scenario img_file)" ]
+}
+
+@test "test-config: scenario tests get the cirros image as a docker tarball" {
+    echo "cirros the-image-id" > "$ND_STATE/glance"
+    echo "nova-docker/cirros:$CIRROS_VERSION" > "$ND_STATE/docker-images"
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    local file=$FILES/nova-docker-cirros-$CIRROS_VERSION.tar
+    [ "$(cat "$file")" = "docker save of nova-docker/cirros:$CIRROS_VERSION" ]
+    [ "$(iniget "$TEMPEST_CONFIG" scenario img_file)" = "$file" ]
     [ "$(iniget "$TEMPEST_CONFIG" scenario img_container_format)" = docker ]
     [ "$(iniget "$TEMPEST_CONFIG" scenario img_disk_format)" = raw ]
 }
@@ -467,6 +495,20 @@ put_rootfs_in_files() {
     [ ! -e "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list" ]
     [ ! -e "$NOVA_DOCKER_APT_DIR/keyrings/docker.asc" ]
     nd_calls '^apt-get .*purge docker-ce docker-ce-cli containerd.io$' | grep -q .
+}
+
+@test "all phases also run under stack.sh's NOUNSET=1" {
+    if nd_real_devstack; then
+        skip "DevStack's own setup_develop and apt_get are not nounset-clean"
+    fi
+    put_rootfs_in_files
+    export ND_NOUNSET=1
+    run run_stack $ALL_PHASES
+    [ "$status" -eq 0 ]
+    run nd_phase unstack
+    [ "$status" -eq 0 ]
+    run nd_phase clean
+    [ "$status" -eq 0 ]
 }
 
 @test "stack, unstack, stack again gives the same cloud" {

@@ -90,10 +90,14 @@ function pip_uninstall {
 }
 
 # take the package out of upper-constraints, then install it editable
-# with the constraints
+# with the constraints; like DevStack's, it takes the name from setup.cfg
+# first (a failure there ends the run under errexit)
 function setup_develop {
     local name
-    name=$(awk -F'"' '/^name *=/ { print $2; exit }' "$1/pyproject.toml")
+    name=$(awk '/^name.*=/ { print $3 }' "$1/setup.cfg")
+    if [[ -z "$name" ]]; then
+        name=$(awk -F'"' '/^name *=/ { print $2; exit }' "$1/pyproject.toml")
+    fi
     "$REQUIREMENTS_DIR/.venv/bin/edit-constraints" \
         "$REQUIREMENTS_DIR/upper-constraints.txt" -- "$name"
     pip_install -e "$(cd "$1" && pwd)"

@@ -40,6 +40,19 @@ function fake_sudo {
     if [[ "$1" == /* && -x $ND_BIN/${1##*/} ]]; then
         set -- "$ND_BIN/${1##*/}" "${@:2}"
     fi
+    # not root: install what would be root's as this user instead
+    if [[ "$1" == install && $EUID -ne 0 ]]; then
+        local arg args=()
+        while [[ $# -gt 0 ]]; do
+            arg=$1
+            shift
+            case "$arg" in
+                -o|-g) shift ;;
+                *) args+=("$arg") ;;
+            esac
+        done
+        set -- "${args[@]}"
+    fi
     exec "$@"
 }
 
@@ -85,7 +98,7 @@ function fake_id {
         fi
         case "$1" in
             -u) echo 1000 ;;
-            -nG) echo "$2 $(tr '\n' ' ' < "$ND_STATE/member-$2" 2>/dev/null)" ;;
+            -nG) echo "$2 $(tr '\n' ' ' 2>/dev/null < "$ND_STATE/member-$2")" ;;
         esac
     else
         exec /usr/bin/id "$@"
@@ -127,7 +140,7 @@ function fake_docker {
     case "$1" in
         ps) cat "$ND_STATE/docker-ps" 2>/dev/null ;;
         save) echo "docker save of $2" ;;
-        image) [[ "$2" != inspect ]] || state_has docker-images "$3" ;;
+        image) [[ "$2" != inspect ]] || state_has docker-images "$3" || return 1 ;;
         import) state_add docker-images "${!#}" ;;
         rmi) state_del docker-images "$2" ;;
     esac
@@ -155,11 +168,17 @@ function fake_openstack {
     return 0
 }
 
-# pip: $ND_STATE/pip-installed says whether novadocker is installed
+# pip: $ND_STATE/pip-installed says whether novadocker is installed;
+# installs fail with $ND_PIP_FAIL set
 function fake_pip {
     case "$1" in
         show) state_has pip-installed "$2" ;;
-        install) state_add pip-installed novadocker ;;
+        install)
+            if [[ -n "${ND_PIP_FAIL:-}" ]]; then
+                return 1
+            fi
+            state_add pip-installed novadocker
+            ;;
     esac
 }
 

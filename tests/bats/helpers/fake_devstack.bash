@@ -15,6 +15,8 @@
 # This file sets DevStack's globals for the code under test to read.
 # shellcheck disable=SC2034
 
+bats_require_minimum_version 1.5.0
+
 ND_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 ND_SHARED=${NOVA_DOCKER_SHARED:-$ND_REPO/../shared}
 
@@ -89,7 +91,8 @@ function nd_calls {
 
 # nd_phase <mode> [phase]: run the plugin as stack.sh does, in a new bash
 # with errexit (bats' ``run`` and ``||`` would switch errexit off in a
-# subshell), given this shell's variables and functions
+# subshell), given this shell's variables and functions; with ND_NOUNSET
+# set, also with nounset (stack.sh's NOUNSET=1)
 function nd_phase {
     local env=$BATS_TEST_TMPDIR/phase-env name
     {
@@ -100,7 +103,8 @@ function nd_phase {
         done
         declare -f
     } > "$env" 2> /dev/null
-    bash -c 'source "$1"; shift; set -o errexit; source "$ND_REPO/devstack/plugin.sh" "$@"' \
+    bash -c 'source "$1"; shift; set -o errexit; [[ -z "${ND_NOUNSET:-}" ]] || set -o nounset
+        source "$ND_REPO/devstack/plugin.sh" "$@"' \
         nd_phase "$env" "$@"
 }
 

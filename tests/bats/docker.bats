@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+#
+# The plugin against the real Docker engine: the cirros image built from the
+# real release rootfs, and the driver's containers stopped and removed.
+# Only ``openstack`` (and sudo) are fakes. Skips without Docker or the rootfs.
+
+load helpers/fake_devstack
+
+setup() {
+    nd_require_docker
+    ROOTFS=$(nd_cirros_rootfs)
+    nd_setup
+    # the real docker CLI, not the recorder
+    rm "$ND_BIN/docker"
+    CIRROS_VERSION=0.5.3
+    CIRROS_ARCH=x86_64
+    ND_ID=nd-bats-$$-$BATS_TEST_NUMBER-$RANDOM
+    NOVA_DOCKER_CIRROS_IMAGE=nova-docker-bats/cirros:$ND_ID
+}
+
+teardown() {
+    if [[ -n "${ND_ID:-}" ]]; then
+        # also what a failed docker run left behind
+        docker ps -aq --filter "label=nd-bats=$ND_ID" | xargs -r docker rm -f > /dev/null 2>&1 || true
+        docker rmi -f "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null 2>&1 || true
+    fi
+}
+
+# only_our_containers: the plugin lists containers by the driver's label;
+# a docker wrapper narrows "ps" to this test's containers, so that no other
+# container on this machine is ever touched
+only_our_containers() {
+    local real
+    real=$(command -v docker)
+    cat > "$ND_BIN/docker" <<EOF
+#!/bin/bash
+echo "docker \$*" >> "\$ND_CALLS"
+args=()
+for arg in "\$@"; do
+    args+=("\$arg")
+    [[ "\$arg" == ps ]] && args+=(--filter "label=nd-bats=$ND_ID")
+done
+exec "$real" "\${args[@]}"
+EOF
+    chmod 0755 "$ND_BIN/docker"
+}
+
+# start_container <label args...>: a running container of the cirros image
+start_container() {
+    docker run -d --network none --label "nd-bats=$ND_ID" "$@" "$NOVA_DOCKER_CIRROS_IMAGE" /bin/sleep 600
+}
+
+@test "extra: cirros from the release rootfs, without a registry, into Glance" {
+    cp "$ROOTFS" "$FILES/"
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    # the cached rootfs was used, nothing downloaded
+    [ -z "$(nd_calls '^curl')" ]
+    nd_calls '^openstack .* image create cirros --container-format docker --disk-format raw --public$' | grep -q .
+
+    # what Glance got is a docker save tarball of the image...
+    local upload=$ND_STATE/upload-cirros
+    [ -s "$upload" ]
+    tar -tf "$upload" | grep -qx manifest.json
+    docker rmi "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
+    run docker load -i "$upload"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Loaded image: $NOVA_DOCKER_CIRROS_IMAGE"* ]]
+
+    # ...that starts /sbin/init and is cirros
+    [ "$(docker image inspect -f '{{json .Config.Cmd}}' "$NOVA_DOCKER_CIRROS_IMAGE")" = '["/sbin/init"]' ]
+    run docker run --rm --network none "$NOVA_DOCKER_CIRROS_IMAGE" cat /etc/cirros/version
+    [ "$status" -eq 0 ]
+    [ "$output" = 0.5.3 ]
+}
+
+@test "extra: a second run finds the image in Glance and builds nothing" {
+    cp "$ROOTFS" "$FILES/"
+    nd_phase stack extra
+    docker rmi "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
+    : > "$ND_CALLS"
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^docker')" ]
+    run ! docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE"
+}
+
+@test "unstack stops and clean removes only the driver's containers" {
+    docker import --change 'CMD ["/sbin/init"]' "$ROOTFS" "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
+    only_our_containers
+    local ours other
+    ours=$(start_container --label org.openstack.nova.instance_uuid=6b2b4e4e-0000-4000-8000-000000000001)
+    other=$(start_container)
+
+    run nd_phase unstack
+    [ "$status" -eq 0 ]
+    [ "$(docker inspect -f '{{.State.Running}}' "$ours")" = false ]
+    [ "$(docker inspect -f '{{.State.Running}}' "$other")" = true ]
+
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    run ! docker inspect "$ours"
+    [ "$(docker inspect -f '{{.State.Running}}' "$other")" = true ]
+    # the image it built stays while another container uses it...
+    docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
+    # ...and goes with the next clean
+    docker rm -f "$other" > /dev/null
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    run ! docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE"
+}
+
+@test "wait_for_docker: the real engine answers" {
+    source "$ND_REPO/devstack/lib/nova_docker"
+    run wait_for_docker
+    [ "$status" -eq 0 ]
+}
