@@ -189,11 +189,13 @@ class DockerDriver(driver.ComputeDriver):
 
     @_engine_errors
     def list_instances(self):
-        return [c.labels.get(engine.NAME_LABEL) for c in self.engine.ours()]
+        return [labels.get(engine.NAME_LABEL)
+                for labels in self.engine.our_labels()]
 
     @_engine_errors
     def list_instance_uuids(self):
-        return [c.labels[engine.UUID_LABEL] for c in self.engine.ours()]
+        return [labels[engine.UUID_LABEL]
+                for labels in self.engine.our_labels()]
 
     @_engine_errors
     def instance_exists(self, instance):

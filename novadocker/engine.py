@@ -18,6 +18,10 @@ LOG = logging.getLogger(__name__)
 
 UUID_LABEL = 'org.openstack.nova.instance_uuid'
 NAME_LABEL = 'org.openstack.nova.instance_name'
+# The compute service that made the container: an engine may be shared (a
+# test run beside a DevStack), and one service must never take another's
+# containers for its own instances.
+HOST_LABEL = 'org.openstack.nova.host'
 
 # What a call raises when the engine cannot be reached or stops answering.
 UNREACHABLE = (requests.exceptions.ConnectionError,
@@ -35,7 +39,8 @@ def container_name(instance):
 
 
 def labels(instance):
-    return {UUID_LABEL: instance.uuid, NAME_LABEL: instance.name}
+    return {UUID_LABEL: instance.uuid, NAME_LABEL: instance.name,
+            HOST_LABEL: CONF.host}
 
 
 class Engine:
@@ -83,7 +88,9 @@ class Engine:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return container
 
-    def ours(self):
-        """Every container this driver made, running or not."""
-        return self.client.containers.list(all=True,
-                                           filters={'label': UUID_LABEL})
+    def our_labels(self):
+        """The labels of every container this compute service made."""
+        containers = self.client.api.containers(
+            all=True,
+            filters={'label': [UUID_LABEL, '%s=%s' % (HOST_LABEL, CONF.host)]})
+        return [c['Labels'] for c in containers]

@@ -136,7 +136,9 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
 
     def _setup_compute_service(self):
         self.flags(compute_driver='docker.DockerDriver')
-        return self._start_compute('compute')
+        # A host name of its own: the engine may be shared with other runs.
+        self.host = 'compute-%s' % uuidutils.generate_uuid()[:8]
+        return self._start_compute(self.host)
 
     def image(self, kind, **fields):
         """A Glance image of one of the test tarballs (one per test)."""

@@ -17,7 +17,7 @@ class TestHost(base.DockerDriverTestCase):
         self._run_periodics()
         info = self.docker.info()
         disk = os.statvfs(info['DockerRootDir'])
-        rp = self._get_provider_uuid_by_host('compute')
+        rp = self._get_provider_uuid_by_host(self.host)
         inventory = self._get_provider_inventory(rp)
         self.assertEqual(info['NCPU'], inventory['VCPU']['total'])
         self.assertEqual(1, inventory['VCPU']['reserved'])
@@ -37,7 +37,7 @@ class TestHost(base.DockerDriverTestCase):
         [hypervisor] = self.admin_api.api_get(
             '/os-hypervisors/detail').body['hypervisors']
         self.assertEqual('docker', hypervisor['hypervisor_type'])
-        self.assertEqual('compute', hypervisor['hypervisor_hostname'])
+        self.assertEqual(self.host, hypervisor['hypervisor_hostname'])
 
     def test_driver_lists_its_instances_by_label(self):
         server = self.boot()
@@ -45,8 +45,15 @@ class TestHost(base.DockerDriverTestCase):
         impostor = self.docker.containers.create(
             'novadocker-test:guest', name='nova-%s-x' % server['id'])
         self.addCleanup(impostor.remove, force=True)
+        # Nor is a container that another compute service made.
+        neighbour = self.docker.containers.create(
+            'novadocker-test:guest', labels={
+                'org.openstack.nova.instance_uuid': 'not-ours',
+                'org.openstack.nova.host': 'another-host'})
+        self.addCleanup(neighbour.remove, force=True)
         driver = self.compute.manager.driver
         self.assertIn(server['id'], driver.list_instance_uuids())
+        self.assertNotIn('not-ours', driver.list_instance_uuids())
         self.assertIn(server['OS-EXT-SRV-ATTR:instance_name'],
                       driver.list_instances())
         self.assertEqual(len(driver.list_instances()),
@@ -74,7 +81,7 @@ class TestImagePreCache(base.DockerDriverTestCase):
         image_id = self.image('guest')
         aggregate = self._create_aggregate('cache-these')
         self.admin_api.post_aggregate_action(
-            aggregate, {'add_host': {'host': 'compute'}})
+            aggregate, {'add_host': {'host': self.host}})
         self.admin_api.api_post(
             '/os-aggregates/%s/images' % aggregate,
             {'cache': [{'id': image_id}]}, check_response_status=[202])

@@ -276,7 +276,7 @@ class TestComputeRestart(base.DockerDriverTestCase):
         before = self.container(server)
         self.compute = self.restart_compute_service(
             self.compute, keep_hypervisor_state=False)
-        self.computes['compute'] = self.compute
+        self.computes[self.host] = self.compute
         server = self.api.get_server(server['id'])
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual(power_state.RUNNING,
@@ -297,6 +297,6 @@ class TestComputeRestart(base.DockerDriverTestCase):
         self.container(server).stop(timeout=0)
         self.compute = self.restart_compute_service(
             self.compute, keep_hypervisor_state=False)
-        self.computes['compute'] = self.compute
+        self.computes[self.host] = self.compute
         server = self._wait_for_state_change(server, 'ACTIVE')
         self.assertEqual('running', self.container(server).status)
