@@ -126,18 +126,27 @@ def _restore_tags(client, before, loaded_refs):
             client.api.remove_image(ref, noprune=True)
 
 
-# One load at a time: the tag bookkeeping above compares the engine's tags
-# before and after a load, and two images of the same Glance id must not be
-# fetched twice.
-@lockutils.synchronized('novadocker-image-load')
 def ensure_cached(context, client, image_id):
     """Return the engine's id for a Glance image, loading it if needed."""
-    ref = cache_ref(image_id)
-    try:
-        return client.images.get(ref).id
-    except docker.errors.ImageNotFound:
-        pass
+    # Boots of a cached image do not wait for a load under way.
+    engine_id = cached(client, image_id)
+    if engine_id:
+        return engine_id
+    # One load at a time: the tag bookkeeping below compares the engine's
+    # tags before and after a load, and a Glance image must not be fetched
+    # twice because two boots asked for it at once.
+    with lockutils.lock('novadocker-image-load'):
+        return cached(client, image_id) or _load(context, client, image_id)
 
+
+def cached(client, image_id):
+    try:
+        return client.images.get(cache_ref(image_id)).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _load(context, client, image_id):
     meta = IMAGE_API.get(context, image_id)
     check_formats(image_id, meta.get('container_format'),
                   meta.get('disk_format'))
