@@ -35,11 +35,14 @@ docker_opts = [
                help='Seconds a soft reboot waits for the container to stop '
                     'after the stop signal before it kills it.'),
     cfg.FloatOpt('boot_check_seconds',
-                 default=0.5,
+                 default=0.2,
                  min=0,
                  help='Seconds spawn watches a newly started container. If '
                       'its process exits within that time the boot fails '
-                      'and the fault shows the end of its log.'),
+                      'and the fault shows the end of its log. Every boot '
+                      'waits this long, so it adds to boot latency; 0 only '
+                      'checks that the process is still there right after '
+                      'the start.'),
     cfg.IntOpt('console_log_max_bytes',
                default=100 * 1024,
                min=1024,
@@ -51,6 +54,15 @@ docker_opts = [
                      'Docker\'s default set, for example NET_ADMIN. Flavors '
                      'can add more with the extra spec docker:cap_add. '
                      'Image properties never can.'),
+    cfg.BoolOpt('veth_tx_checksum_offload',
+                default=True,
+                help='Leave TX checksum offload on for the veth pairs that '
+                     'connect containers to Neutron. The driver always turns '
+                     'it off for ports whose Open vSwitch bridge uses the '
+                     'userspace (netdev) datapath, which forwards packets '
+                     'with the checksum the veth left to "hardware" so that '
+                     'TCP between containers fails; set this to False where '
+                     'another datapath has the same problem.'),
 ]
 
 

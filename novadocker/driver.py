@@ -27,6 +27,7 @@ from novadocker import conf
 from novadocker import engine
 from novadocker import flavor as flavor_settings
 from novadocker import image as images
+from novadocker import vif as vifs
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -89,12 +90,14 @@ class DockerDriver(driver.ComputeDriver):
     """Instances as Docker containers on the local engine."""
 
     capabilities = dict(driver.ComputeDriver.capabilities,
-                        supports_image_type_raw=True)
+                        supports_image_type_raw=True,
+                        supports_attach_interface=True)
 
     def __init__(self, virtapi):
         super().__init__(virtapi)
         self.engine = engine.Engine()
         self._resources = None
+        self.vif_driver = vifs.VIFDriver()
 
     # -- host ---------------------------------------------------------------
 
@@ -228,7 +231,8 @@ class DockerDriver(driver.ComputeDriver):
             engine_image = images.ensure_cached(context, self.engine.client,
                                                 image_id)
             self._remove_stale(instance)
-            container = self._create(instance, image_meta, engine_image)
+            container = self._create(instance, image_meta, engine_image,
+                                     network_info)
         except engine.UNREACHABLE as e:
             self._abort(instance, engine.EngineUnavailable(
                 url=CONF.docker.api_url, reason=e).format_message())
@@ -236,11 +240,13 @@ class DockerDriver(driver.ComputeDriver):
             if instance.key_data:
                 container.put_archive('/', _key_archive(instance.key_data))
             if power_on:
-                container.start()
+                self._start_with_network(instance, network_info, container)
                 self._check_started(instance, container)
         except Exception as e:
             self._remove(container)
-            if isinstance(e, exception.BuildAbortException):
+            self.unplug_vifs(instance, network_info)
+            if isinstance(e, (exception.BuildAbortException,
+                              exception.VirtualInterfaceCreateException)):
                 raise
             if isinstance(e, engine.UNREACHABLE):
                 e = engine.EngineUnavailable(url=CONF.docker.api_url,
@@ -254,9 +260,10 @@ class DockerDriver(driver.ComputeDriver):
         raise exception.BuildAbortException(instance_uuid=instance.uuid,
                                             reason=reason)
 
-    def _create(self, instance, image_meta, engine_image):
+    def _create(self, instance, image_meta, engine_image, network_info=None):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
+        host_config.update(vifs.container_settings(network_info))
         command = image_meta.properties.get('os_command_line')
         try:
             return self.engine.client.containers.create(
@@ -278,20 +285,21 @@ class DockerDriver(driver.ComputeDriver):
         deadline = time.monotonic() + CONF.docker.boot_check_seconds
         while True:
             container.reload()
-            if not container.attrs['State'].get('Running'):
-                state = container.attrs['State']
-                tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode(
-                    'utf-8', 'replace').strip()
-                self._abort(instance,
-                            'the container\'s process exited at once with '
-                            'code %s%s. Last lines of its log:\n%s' % (
-                                state.get('ExitCode'),
-                                ' (%s)' % state['Error']
-                                if state.get('Error') else '',
-                                tail or '(empty)'))
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(0.1)
+            state = container.attrs['State']
+            remaining = deadline - time.monotonic()
+            if not state.get('Running') or remaining <= 0:
+                break
+            time.sleep(min(0.05, remaining))
+        if not state.get('Running'):
+            tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode(
+                'utf-8', 'replace').strip()
+            self._abort(instance,
+                        'the container\'s process exited at once with '
+                        'code %s%s. Last lines of its log:\n%s' % (
+                            state.get('ExitCode'),
+                            ' (%s)' % state['Error']
+                            if state.get('Error') else '',
+                            tail or '(empty)'))
 
     def _remove_stale(self, instance):
         """A container left from an earlier attempt must not run twice."""
@@ -322,10 +330,12 @@ class DockerDriver(driver.ComputeDriver):
         container = self.engine.find(instance.uuid)
         if container is None:
             LOG.info('No container to destroy', instance=instance)
-            return
-        self._remove(container)
-        LOG.info('Removed container %s', container.short_id,
-                 instance=instance)
+        else:
+            self._remove(container)
+            LOG.info('Removed container %s', container.short_id,
+                     instance=instance)
+        if destroy_vifs:
+            self.unplug_vifs(instance, network_info)
 
     # -- power --------------------------------------------------------------
 
@@ -347,6 +357,8 @@ class DockerDriver(driver.ComputeDriver):
                 container.kill()
                 container.wait()
         container.start()
+        # The restart made a new network namespace, without our devices.
+        self._plug_container(instance, network_info, container)
 
     @_engine_errors
     def power_off(self, instance, timeout=0, retry_interval=0):
@@ -360,6 +372,9 @@ class DockerDriver(driver.ComputeDriver):
         container = self.engine.get(instance)
         if not self._running(container):
             container.start()
+        # Also after a restart of nova-compute or of the engine, which
+        # restarts containers with new, empty network namespaces.
+        self._plug_container(instance, network_info, container)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
@@ -383,6 +398,93 @@ class DockerDriver(driver.ComputeDriver):
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
         self.engine.get(instance).unpause()
+
+    # -- networking ---------------------------------------------------------
+
+    def _neutron_failed(self, event_name, instance):
+        LOG.error('Neutron reported failure on event %s', event_name,
+                  instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise exception.VirtualInterfaceCreateException()
+
+    def _start_with_network(self, instance, network_info, container):
+        """Start the container, plug its ports, wait for Neutron."""
+        timeout = CONF.vif_plugging_timeout
+        events = vifs.plugged_events(network_info) if timeout else []
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, events, timeout=timeout,
+                    error_callback=self._neutron_failed):
+                container.start()
+                self._plug_container(instance, network_info, container)
+        except exception.InstanceEventTimeout:
+            # wait_for_instance_event has logged which events are missing.
+            if CONF.vif_plugging_is_fatal:
+                raise exception.VirtualInterfaceCreateException()
+
+    def _plug_container(self, instance, network_info, container, only=None):
+        """Plug each port the running container does not have yet.
+
+        A port counts as plugged when a device with its MAC is in the
+        container's namespace: nova-compute restarts leave those alone.
+        """
+        if not network_info:
+            return
+        container.reload()
+        pid = container.attrs['State'].get('Pid')
+        if not container.attrs['State'].get('Running') or not pid:
+            LOG.debug('Container not running: its ports are plugged when it '
+                      'starts', instance=instance)
+            return
+        present = self.vif_driver.container_links(pid)
+        names = set(present.values())
+        for position, vif in enumerate(network_info):
+            if only is not None and vif['id'] != only:
+                continue
+            if vif['address'].lower() in present:
+                continue
+            ifname = 'eth%d' % position
+            n = 0
+            while ifname in names:
+                ifname = 'eth%d' % n
+                n += 1
+            self.vif_driver.plug(instance, vif, pid, ifname, position)
+            names.add(ifname)
+
+    @_engine_errors
+    def plug_vifs(self, instance, network_info):
+        container = self.engine.find(instance.uuid)
+        if container is not None:
+            self._plug_container(instance, network_info, container)
+
+    def unplug_vifs(self, instance, network_info):
+        for vif in network_info or []:
+            self.vif_driver.unplug(instance, vif)
+
+    @_engine_errors
+    def attach_interface(self, context, instance, image_meta, vif):
+        container = self.engine.get(instance)
+        network_info = list(instance.get_network_info())
+        if vif['id'] not in [v['id'] for v in network_info]:
+            network_info.append(vif)
+        try:
+            self._plug_container(instance, network_info, container,
+                                 only=vif['id'])
+        except Exception as e:
+            LOG.error('Attaching port %s failed: %s', vif['id'], e,
+                      instance=instance)
+            self.vif_driver.unplug(instance, vif)
+            raise exception.InterfaceAttachFailed(
+                instance_uuid=instance.uuid)
+
+    def detach_interface(self, context, instance, vif):
+        try:
+            self.vif_driver.unplug(instance, vif)
+        except Exception as e:
+            LOG.error('Detaching port %s failed: %s', vif['id'], e,
+                      instance=instance)
+            raise exception.InterfaceDetachFailed(
+                instance_uuid=instance.uuid)
 
     # -- snapshot -----------------------------------------------------------
 
@@ -408,12 +510,10 @@ class DockerDriver(driver.ComputeDriver):
     @_engine_errors
     def cache_image(self, context, image_id):
         client = self.engine.client
-        try:
-            client.images.get(images.cache_ref(image_id))
+        if images.cached(client, image_id):
             return False
-        except docker.errors.ImageNotFound:
-            images.ensure_cached(context, client, image_id)
-            return True
+        images.ensure_cached(context, client, image_id)
+        return True
 
     def get_host_ip_addr(self):
         return CONF.my_ip

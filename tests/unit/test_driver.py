@@ -64,4 +64,4 @@ def test_capability_traits():
     traits = driver.DockerDriver(None).capabilities_as_traits()
     assert traits[os_traits.COMPUTE_IMAGE_TYPE_RAW] is True
     assert traits[os_traits.COMPUTE_IMAGE_TYPE_QCOW2] is False
-    assert traits[os_traits.COMPUTE_NET_ATTACH_INTERFACE] is False
+    assert traits[os_traits.COMPUTE_NET_ATTACH_INTERFACE] is True

@@ -1,0 +1,222 @@
+"""Neutron ports of a container: veth pairs plugged through os-vif.
+
+Per port a veth pair. The host end (Nova's ``tap<port>`` name) is plugged
+the way the os-vif object of the port says: an Open vSwitch port on the
+integration bridge (ML2/OVS, OVN) or, with hybrid plug, a port of the
+per-port Linux bridge that os-vif creates. The other end goes into the
+container's network namespace as ``ethN`` with the port's MAC address, MTU,
+fixed IPs and routes. Docker's own networking stays off (network_mode none).
+
+A container's network namespace dies with its process, and its veth ends
+with it, so every start of the container needs a new plug.
+"""
+
+import ipaddress
+
+from nova import exception
+from nova.network import model as network_model
+from nova.network import os_vif_util
+import os_vif
+from os_vif import objects as osv_objects
+from oslo_log import log as logging
+
+from novadocker import conf
+from novadocker import privsep
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+# Name of the container end while it is still in the host's namespace.
+PEER_PREFIX = 'tin'
+NIC_NAME_LEN = 14
+# Default routes of the first port win; later ports get worse metrics.
+BASE_METRIC = 100
+USERSPACE_DATAPATH = 'netdev'
+
+
+class UnsupportedVIF(exception.NovaException):
+    msg_fmt = ('Port %(port)s has VIF type %(vif_type)s (vnic type '
+               '%(vnic_type)s), which the Docker driver cannot plug: it '
+               'supports Open vSwitch ports (ML2/OVS and OVN, with or without '
+               'hybrid plug) of vnic type normal.')
+
+
+class NotRunning(exception.NovaException):
+    msg_fmt = ('The container of instance %(uuid)s is not running, so it has '
+               'no network namespace to plug port %(port)s into.')
+
+
+def host_name(vif):
+    return vif.get('devname') or ('tap' + vif['id'])[:NIC_NAME_LEN]
+
+
+def peer_name(vif):
+    return (PEER_PREFIX + vif['id'])[:NIC_NAME_LEN]
+
+
+def _mtu(vif):
+    network = vif.get('network') or {}
+    return network.get_meta('mtu') if network else None
+
+
+def container_settings(network_info):
+    """Engine settings at create time that networking needs.
+
+    IPv6 is off by default in a Docker container's namespace and the kernel
+    refuses IPv6 addresses on its devices; devices plugged later inherit
+    "default". Name servers come from the ports' subnets; Docker writes them
+    to the container's /etc/resolv.conf (and keeps them over restarts).
+    """
+    settings = {'sysctls': {'net.ipv6.conf.all.disable_ipv6': '0',
+                            'net.ipv6.conf.default.disable_ipv6': '0'}}
+    servers = []
+    for vif in network_info or []:
+        for subnet in (vif.get('network') or {}).get('subnets', []):
+            for dns in subnet.get('dns', []):
+                if dns.get('address') and dns['address'] not in servers:
+                    servers.append(dns['address'])
+    if servers:
+        settings['dns'] = servers
+    return settings
+
+
+def addressing(vif, position):
+    """The (addresses, routes) of a port, for privsep.configure_in_container.
+
+    ``position`` is the port's place in network_info: default routes of
+    later ports get a larger metric so the first port's gateway wins.
+    """
+    metric = BASE_METRIC + position
+    addresses, routes = [], []
+    for subnet in (vif.get('network') or {}).get('subnets', []):
+        if not subnet.get('cidr'):
+            continue
+        net = ipaddress.ip_network(subnet['cidr'], strict=False)
+        fixed = [ip for ip in subnet.get('ips', [])
+                 if ip.get('type', 'fixed') == 'fixed']
+        if not fixed:
+            # No address of ours in this subnet: its routes would not work.
+            continue
+        for ip in fixed:
+            addresses.append((ip['address'], net.prefixlen, net.version))
+        for route in subnet.get('routes', []):
+            gateway = (route.get('gateway') or {}).get('address')
+            routes.append((route['cidr'], gateway, metric, net.version))
+        gateway = (subnet.get('gateway') or {}).get('address')
+        if gateway:
+            default = '0.0.0.0/0' if net.version == 4 else '::/0'
+            routes.append((default, gateway, metric, net.version))
+    return addresses, routes
+
+
+def _events_expected(vif):
+    # Ports already ACTIVE will not send another network-vif-plugged.
+    return (vif.get('active', True) is False and
+            vif.get('vnic_type') != network_model.VNIC_TYPE_REMOTE_MANAGED)
+
+
+def plugged_events(network_info):
+    return [('network-vif-plugged', vif['id'])
+            for vif in network_info or [] if _events_expected(vif)]
+
+
+class VIFDriver:
+    """Plugs and unplugs the ports of containers."""
+
+    def __init__(self):
+        self._os_vif_ready = False
+
+    def _os_vif(self):
+        # nova-compute's main initializes os-vif; Nova's test harness and
+        # other embedders may not.
+        if not self._os_vif_ready:
+            os_vif.initialize()
+            self._os_vif_ready = True
+
+    def _to_os_vif(self, vif):
+        obj = None
+        # Only a veth can reach into a container: no SR-IOV, no vhost-user.
+        if vif.get('vnic_type', 'normal') == network_model.VNIC_TYPE_NORMAL:
+            try:
+                obj = os_vif_util.nova_to_osvif_vif(vif)
+            except (exception.NovaException, NotImplementedError):
+                pass
+        if not isinstance(obj, (osv_objects.vif.VIFOpenVSwitch,
+                                osv_objects.vif.VIFBridge)):
+            raise UnsupportedVIF(port=vif['id'], vif_type=vif.get('type'),
+                                 vnic_type=vif.get('vnic_type'))
+        return obj
+
+    def _tx_checksum(self, obj):
+        # The userspace datapath takes packets from the veth with AF_PACKET
+        # and forwards them with the checksum the veth left to "hardware":
+        # TCP across it fails unless the kernel fills checksums in itself.
+        profile = obj.port_profile
+        datapath = (profile.datapath_type if 'datapath_type' in profile
+                    else None)
+        return (CONF.docker.veth_tx_checksum_offload and
+                datapath != USERSPACE_DATAPATH)
+
+    def plug(self, instance, vif, pid, ifname, position):
+        """Wire one port into the netns of process ``pid`` as ``ifname``."""
+        self._os_vif()
+        obj = self._to_os_vif(vif)
+        info = os_vif_util.nova_to_osvif_instance(instance)
+        host, peer = host_name(vif), peer_name(vif)
+        # A port left from an earlier life of the container (its veth died
+        # with the old namespace) is dead in OVS: start again from nothing.
+        self._unplug(instance, vif, obj, info)
+        privsep.create_veth(host, peer, _mtu(vif),
+                            tx_checksum=self._tx_checksum(obj))
+        try:
+            if isinstance(obj, osv_objects.vif.VIFOpenVSwitch):
+                # Without a hypervisor to make the OVS port, ask os-vif to.
+                obj.port_profile.create_port = True
+                os_vif.plug(obj, info)
+            else:
+                os_vif.plug(obj, info)
+                privsep.add_to_bridge(host, obj.bridge_name)
+            privsep.move_into_container(peer, pid, ifname, vif['address'])
+            addresses, routes = addressing(vif, position)
+            privsep.configure_in_container(pid, ifname, addresses, routes)
+        except Exception:
+            LOG.exception('Plugging port %s failed', vif['id'],
+                          instance=instance)
+            self._unplug(instance, vif, obj, info)
+            raise
+        LOG.debug('Plugged port %s as %s', vif['id'], ifname,
+                  instance=instance)
+
+    def unplug(self, instance, vif):
+        """Remove what plug made on the host. Missing pieces are fine."""
+        self._os_vif()
+        try:
+            obj = self._to_os_vif(vif)
+        except UnsupportedVIF:
+            # Nothing of ours can exist for it; still drop a stray veth.
+            obj = None
+        self._unplug(instance, vif, obj,
+                     os_vif_util.nova_to_osvif_instance(instance))
+
+    def _unplug(self, instance, vif, obj, info):
+        if obj is not None:
+            try:
+                os_vif.unplug(obj, info)
+            except Exception as e:
+                # The veth must still go, and a destroy must not fail.
+                LOG.warning('os-vif could not unplug port %s: %s',
+                            vif['id'], e, instance=instance)
+        for name in (host_name(vif), peer_name(vif)):
+            try:
+                privsep.delete_link(name)
+            except Exception as e:
+                # Logged, not raised: a failed boot must report its own
+                # error, and a delete must go on to remove the container.
+                LOG.warning('Could not remove device %s of port %s: %s',
+                            name, vif['id'], e, instance=instance)
+
+    @staticmethod
+    def container_links(pid):
+        """{MAC: ifname} of the devices in the netns of ``pid``."""
+        return {mac.lower(): name
+                for name, mac in privsep.container_links(pid) if mac}

@@ -1,0 +1,560 @@
+"""Neutron ports of containers, plugged into a real Open vSwitch.
+
+The switch is this machine's ovs-vswitchd with the userspace (netdev)
+datapath: the kernel has no openvswitch module. Neutron is Nova's
+NeutronFixture with ports of our own; what Neutron's OVS agent would do is
+done by ``FakeAgent`` below: it finds the OVS interfaces by the port id that
+os-vif writes into external_ids:iface-id, tags them with a VLAN per network
+(so two networks do not share a wire), lets the bridged traffic of
+hybrid-plugged ports through iptables as Neutron's iptables firewall would
+(Docker's FORWARD policy is DROP and the host's bridges call iptables), marks
+the port ACTIVE and sends Nova the network-vif-plugged event. The privsep
+daemons are real: they run privsep-helper with the capabilities their
+contexts ask for.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import fixtures
+# Nova's functional package patches eventlet in. It must come before
+# oslo.privsep's daemon module, which looks at import time.
+import nova.tests.functional  # noqa: F401
+import os_vif
+from oslo_privsep import daemon as privsep_daemon
+from oslo_utils import uuidutils
+
+from novadocker import privsep  # noqa: F401 (registers its options)
+from tests.functional import base
+
+BRIDGE = 'br-ndtest'
+OVSDB = 'unix:/var/run/openvswitch/db.sock'
+PORT = 7777
+# Nova's test base forbids privsep daemons; these tests want real ones.
+REAL_CHANNEL = privsep_daemon.RootwrapClientChannel
+
+
+def ovs_vsctl(*args):
+    return subprocess.run(('ovs-vsctl', '--timeout=10') + args, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def ovs_table(table, *columns):
+    """Rows of an OVSDB table as dicts; maps as dicts, sets as lists."""
+    out = json.loads(ovs_vsctl('--format=json', '--columns=' +
+                               ','.join(columns), 'list', table))
+    rows = []
+    for values in out['data']:
+        row = {}
+        for name, value in zip(out['headings'], values):
+            if isinstance(value, list) and value[0] == 'map':
+                value = dict(value[1])
+            elif isinstance(value, list) and value[0] == 'set':
+                value = value[1]
+            row[name] = value
+        rows.append(row)
+    return rows
+
+
+def ovs_ready():
+    try:
+        ovs_vsctl('show')
+        return True
+    except (OSError, subprocess.CalledProcessError):
+        return False
+
+
+def host_links():
+    out = subprocess.run(['ip', '-o', 'link', 'show'], check=True,
+                         capture_output=True, text=True).stdout
+    return {line.split(':')[1].strip().split('@')[0]
+            for line in out.splitlines()}
+
+
+def live_namespaces():
+    """Network namespaces in use: by a process, or kept by a mount."""
+    found = set()
+    for pid in os.listdir('/proc'):
+        if pid.isdigit():
+            try:
+                found.add(os.readlink('/proc/%s/ns/net' % pid))
+            except OSError:
+                pass
+    with open('/proc/self/mountinfo') as f:
+        found.update(line.split()[3] for line in f if ' nsfs ' in line)
+    return found
+
+
+class FakeAgent:
+    """Neutron's part of plugging, for the ports of one test."""
+
+    def __init__(self, test, vlans, send_events=True):
+        self.test = test
+        self.vlans = vlans  # port id -> VLAN of its network
+        self.send_events = send_events
+        self.reported = set()
+        self.errors = []
+        self.accepted = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        self.test.addCleanup(self.stop)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+        for tap in self.accepted:
+            for rule in self._rules(tap):
+                subprocess.run(['iptables', '-D'] + rule, check=False,
+                               capture_output=True)
+
+    @staticmethod
+    def _rules(tap):
+        return [['FORWARD', '-m', 'physdev', '--physdev-is-bridged',
+                 direction, tap, '-j', 'ACCEPT']
+                for direction in ('--physdev-in', '--physdev-out')]
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.scan()
+            except Exception as e:  # reported by the test, not lost
+                self.errors.append(e)
+            time.sleep(0.2)
+
+    def scan(self):
+        tags = {p['name']: p['tag'] for p in ovs_table('Port', 'name', 'tag')}
+        for iface in ovs_table('Interface', 'name', 'external_ids'):
+            port_id = iface['external_ids'].get('iface-id')
+            if port_id not in self.vlans:
+                continue
+            if tags.get(iface['name']) != self.vlans[port_id]:
+                ovs_vsctl('set', 'Port', iface['name'],
+                          'tag=%d' % self.vlans[port_id])
+            tap = 'tap' + port_id[:11]
+            if iface['name'].startswith('qvo') and tap not in self.accepted:
+                self.accepted.add(tap)
+                for rule in self._rules(tap):
+                    subprocess.run(['iptables', '-I'] + rule, check=True,
+                                   capture_output=True)
+            if self.send_events and port_id not in self.reported:
+                self.reported.add(port_id)
+                self.test.neutron._ports[port_id]['status'] = 'ACTIVE'
+                self.test.api.create_server_external_events([{
+                    'name': 'network-vif-plugged',
+                    'server_uuid': iface['external_ids']['vm-uuid'],
+                    'tag': port_id, 'status': 'completed'}])
+
+
+class NetworkTestCase(base.DockerDriverTestCase):
+
+    # Two networks whose subnets overlap on purpose: only the network (its
+    # VLAN on the switch) keeps their instances apart, not routing.
+    NETS = {
+        'a': {'vlan': 101, 'mtu': 1450, 'v4': '10.10.0.0/24',
+              'v6': 'fd10::/64', 'dns': ['10.10.0.53'],
+              'routes': [{'destination': '172.16.0.0/16',
+                          'nexthop': '10.10.0.254'}]},
+        'b': {'vlan': 102, 'mtu': 1500, 'v4': '10.10.0.0/24',
+              'v6': None, 'dns': [], 'routes': []},
+    }
+
+    def setUp(self):
+        if not ovs_ready():
+            if os.environ.get('NOVADOCKER_REQUIRE_OVS'):
+                self.fail('Open vSwitch is not running (ovs-vsctl show fails)')
+            self.skipTest('Open vSwitch is not running; see README')
+        super().setUp()
+        # Real daemons: the test runs as root, privsep-helper drops to the
+        # capabilities of each context, as it does under nova-compute.
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_privsep.daemon.RootwrapClientChannel', REAL_CHANNEL))
+        helper = os.path.join(os.path.dirname(sys.executable),
+                              'privsep-helper')
+        # os-vif's plugins read their options when loaded: register them,
+        # set them, load again.
+        os_vif.initialize()
+        self.flags(helper_command=helper, group='novadocker_privileged')
+        self.flags(helper_command=helper, group='vif_plug_ovs_privileged')
+        self.flags(ovsdb_connection=OVSDB, group='os_vif_ovs')
+        os_vif.initialize(reset=True)
+        self.flags(vif_plugging_timeout=30, vif_plugging_is_fatal=True)
+        self.nets = {}
+        self.vlans = {}
+        for name, spec in self.NETS.items():
+            self.nets[name] = self._network(name, spec)
+        self.booted = []
+        self.addCleanup(self._sweep)
+
+    def _sweep(self):
+        """Delete what a test left, through Nova first, then by hand."""
+        for server_id in self.booted:
+            try:
+                self.api.delete_server(server_id)
+                self._wait_until_deleted({'id': server_id})
+            except Exception:
+                pass
+        leftovers = self.ours_on_host(set(self.vlans))
+        for name in leftovers:
+            subprocess.run(['ovs-vsctl', '--if-exists', 'del-port', name],
+                           check=False)
+            subprocess.run(['ip', 'link', 'del', name], check=False,
+                           capture_output=True)
+        for port_id in self.vlans:
+            subprocess.run(['ip', 'link', 'del', 'qbr' + port_id[:11]],
+                           check=False, capture_output=True)
+
+    def _wait_for_state_change(self, server, expected_status,
+                               max_retries=60, **kw):
+        # Plugging and Neutron's events take seconds, not one.
+        return super()._wait_for_state_change(
+            server, expected_status, max_retries=max_retries, **kw)
+
+    # -- Neutron ------------------------------------------------------------
+
+    def _network(self, name, spec):
+        net_id = uuidutils.generate_uuid()
+        fixture = self.neutron
+        subnets = []
+        for version in (4, 6):
+            cidr = spec['v%d' % version]
+            if not cidr:
+                continue
+            gateway = cidr.replace('0/24', '1').replace('::/64', '::1')
+            subnet = {
+                'id': uuidutils.generate_uuid(), 'name': '%s-v%d' % (
+                    name, version), 'ip_version': version,
+                'network_id': net_id, 'cidr': cidr, 'gateway_ip': gateway,
+                'enable_dhcp': True, 'dns_nameservers': spec['dns'],
+                'host_routes': spec['routes'] if version == 4 else [],
+                'ipv6_address_mode': 'slaac' if version == 6 else None,
+                'ipv6_ra_mode': 'slaac' if version == 6 else None,
+                'allocation_pools': [], 'tenant_id': fixture.tenant_id,
+                'project_id': fixture.tenant_id}
+            fixture._subnets[subnet['id']] = subnet
+            subnets.append(subnet)
+        network = dict(fixture.network_1, id=net_id, name='net-' + name,
+                       mtu=spec['mtu'],
+                       subnets=[s['id'] for s in subnets])
+        fixture._networks[net_id] = network
+        return {'id': net_id, 'vlan': spec['vlan'],
+                'subnets': {s['ip_version']: s for s in subnets}}
+
+    def port(self, net, host_part, hybrid=False, vif_type='ovs',
+             status='DOWN'):
+        """A port with a v4 (and v6) address ending in ``host_part``."""
+        network = self.nets[net]
+        port_id = uuidutils.generate_uuid()
+        fixed = []
+        for version, subnet in sorted(network['subnets'].items()):
+            prefix = subnet['cidr'].split('/')[0]
+            address = (prefix[:-1] + str(host_part) if version == 4
+                       else prefix + str(host_part))
+            fixed.append({'ip_address': address, 'subnet_id': subnet['id']})
+        mac = 'fa:16:3e:%02x:%02x:%02x' % (network['vlan'] % 256,
+                                           host_part // 256, host_part % 256)
+        self.neutron._ports[port_id] = dict(
+            self.neutron.port_1, id=port_id, network_id=network['id'],
+            mac_address=mac, fixed_ips=fixed, status=status,
+            **{'binding:vif_type': vif_type,
+               'binding:vif_details': {
+                   'port_filter': True, 'ovs_hybrid_plug': hybrid,
+                   'bridge_name': BRIDGE, 'datapath_type': 'netdev',
+                   'connectivity': 'l2'}})
+        self.vlans[port_id] = network['vlan']
+        return port_id
+
+    def agent(self, **kw):
+        agent = FakeAgent(self, self.vlans, **kw)
+        agent.start()
+        return agent
+
+    # -- servers and what their containers see ------------------------------
+
+    def boot_on(self, *ports, expected='ACTIVE'):
+        server = self._build_server(image_uuid=self.image('guest'),
+                                    networks=[{'port': p} for p in ports])
+        server = self.api.post_server({'server': server})
+        self.booted.append(server['id'])
+        return self._wait_for_state_change(server, expected)
+
+    def run_in(self, server, *argv):
+        result = self.container(server).exec_run(('/bin/busybox',) + argv)
+        return result.exit_code, result.output.decode()
+
+    def links(self, server):
+        """{ifname: (mac, mtu, [cidr addresses])} inside the container."""
+        code, out = self.run_in(server, 'ip', '-o', 'addr', 'show')
+        self.assertEqual(0, code, out)
+        found = {}
+        for line in out.splitlines():
+            fields = line.split()
+            if fields[2] in ('inet', 'inet6'):
+                found.setdefault(fields[1], []).append(fields[3])
+        code, out = self.run_in(server, 'ip', '-o', 'link', 'show')
+        result = {}
+        for line in out.splitlines():
+            fields = line.split()
+            name = fields[1].rstrip(':').split('@')[0]
+            mac = fields[fields.index('link/ether') + 1] \
+                if 'link/ether' in fields else None
+            mtu = int(fields[fields.index('mtu') + 1])
+            result[name] = (mac, mtu, sorted(found.get(name, [])))
+        return result
+
+    def listen(self, server, text):
+        self.container(server).exec_run(
+            ['/bin/busybox', 'sh', '-c',
+             'echo %s | /bin/busybox nc -l -p %d' % (text, PORT)],
+            detach=True)
+        for _ in range(50):
+            code, out = self.run_in(server, 'netstat', '-ltn')
+            if ':%d ' % PORT in out:
+                return
+            time.sleep(0.1)
+        self.fail('no listener in %s' % server['id'])
+
+    def fetch(self, server, address):
+        """What a TCP client in ``server`` reads from address:PORT."""
+        code, out = self.run_in(server, 'timeout', '5', '/bin/busybox', 'nc',
+                                '-w', '3', address, str(PORT))
+        return out.strip() if code == 0 else None
+
+    def assert_reaches(self, client, server, address, text='hello'):
+        self.listen(server, text)
+        # The first packets may go before the agent tagged the new port.
+        for _ in range(10):
+            got = self.fetch(client, address)
+            if got == text:
+                return
+            time.sleep(0.5)
+        self.fail('%s did not reach %s:%d (got %r)' % (
+            client['id'], address, PORT, got))
+
+    def ours_on_host(self, port_ids):
+        """Host devices and OVS ports left for these Neutron ports."""
+        short = {p[:11] for p in port_ids}
+        devices = {d for d in host_links()
+                   if d[3:] in short and d[:3] in ('tap', 'tin', 'qbr',
+                                                   'qvb', 'qvo')}
+        ovs_ports = {i['name'] for i in ovs_table(
+            'Interface', 'name', 'external_ids')
+            if i['external_ids'].get('iface-id') in port_ids}
+        return devices | ovs_ports
+
+
+class TestAddressing(NetworkTestCase):
+
+    def test_ports_addresses_routes_and_dns_inside_the_container(self):
+        self.agent()
+        a1 = self.port('a', 11)
+        b1 = self.port('b', 21)
+        server = self.boot_on(a1, b1)
+        self.assertEqual('ACTIVE', self.neutron._ports[a1]['status'])
+        links = self.links(server)
+        self.assertEqual(
+            ('fa:16:3e:65:00:0b', 1450,
+             sorted(['10.10.0.11/24', 'fd10::11/64'])),
+            (links['eth0'][0], links['eth0'][1],
+             [a for a in links['eth0'][2] if not a.startswith('fe80')]))
+        self.assertEqual(('fa:16:3e:66:00:15', 1500, ['10.10.0.21/24']),
+                         (links['eth1'][0], links['eth1'][1],
+                          [a for a in links['eth1'][2]
+                           if not a.startswith('fe80')]))
+        self.assertEqual({'lo', 'eth0', 'eth1'}, set(links))
+        code, routes = self.run_in(server, 'ip', 'route', 'show')
+        self.assertIn('default via 10.10.0.1 dev eth0  metric 100', routes)
+        self.assertIn('default via 10.10.0.1 dev eth1  metric 101', routes)
+        self.assertIn('172.16.0.0/16 via 10.10.0.254 dev eth0', routes)
+        code, routes6 = self.run_in(server, 'ip', '-6', 'route', 'show')
+        self.assertIn('default via fd10::1 dev eth0  metric 100', routes6)
+        self.assertIn('fd10::/64 dev eth0', routes6)
+        code, resolv = self.run_in(server, 'cat', '/etc/resolv.conf')
+        self.assertEqual(['nameserver 10.10.0.53'], [
+            line for line in resolv.splitlines() if line.startswith('name')])
+        host = self.container(server).attrs['HostConfig']
+        self.assertEqual('none', host['NetworkMode'])
+        # The host ends: one OVS port per Neutron port, on the bridge
+        # Neutron named, carrying the port id and the instance.
+        ifaces = {i['external_ids'].get('iface-id'): i for i in ovs_table(
+            'Interface', 'name', 'external_ids', 'mtu')}
+        for port_id in (a1, b1):
+            self.assertEqual('tap' + port_id[:11], ifaces[port_id]['name'])
+            self.assertEqual(server['id'],
+                             ifaces[port_id]['external_ids']['vm-uuid'])
+        self.assertIn('tap' + a1[:11],
+                      ovs_vsctl('list-ports', BRIDGE).split())
+
+    def test_unsupported_vif_type_fails_the_boot_clearly(self):
+        port = self.port('a', 40, vif_type='vhostuser', status='ACTIVE')
+        server = self.boot_on(port, expected='ERROR')
+        fault = self.api.get_server(server['id'])['fault']['message']
+        self.assertIn('cannot plug', fault)
+        self.assertIn('vhostuser', fault)
+        self.assertEqual([], self.containers_of(server['id']))
+        self.assertEqual(set(), self.ours_on_host([port]))
+
+
+class TestConnectivity(NetworkTestCase):
+
+    def test_same_network_talks_tcp_other_network_cannot(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12, hybrid=True)
+        b1 = self.port('b', 13)
+        server_a1 = self.boot_on(a1)
+        server_a2 = self.boot_on(a2)
+        server_b1 = self.boot_on(b1)
+        # a2 is plugged the hybrid way: through a Linux bridge of its own.
+        self.assertIn('qbr' + a2[:11], host_links())
+        self.assertIn('qvo' + a2[:11], ovs_vsctl('list-ports', BRIDGE))
+        self.assert_reaches(server_a2, server_a1, '10.10.0.11')
+        self.assert_reaches(server_a1, server_a2, '10.10.0.12')
+        # Same subnet, other network: on-link, but not on the same wire.
+        self.listen(server_a1, 'secret')
+        self.assertIsNone(self.fetch(server_b1, '10.10.0.11'))
+        # IPv6 on the same network.
+        code, out = self.run_in(server_a2, 'ping', '-c', '1', '-W', '3',
+                                'fd10::11')
+        self.assertEqual(0, code, out)
+
+    def test_reboot_stop_start_pause_and_compute_restart_keep_wiring(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12)
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        expected = self.links(server)
+        self.assert_reaches(peer, server, '10.10.0.11')
+
+        def check(what):
+            self.assertEqual(expected, self.links(server), what)
+            self.assert_reaches(peer, server, '10.10.0.11')
+
+        self.api.post_server_action(server['id'], {'reboot': {
+            'type': 'SOFT'}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        check('soft reboot')
+        self.api.post_server_action(server['id'], {'reboot': {
+            'type': 'HARD'}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        check('hard reboot')
+        self.api.post_server_action(server['id'], {'os-stop': None})
+        server = self._wait_for_state_change(server, 'SHUTOFF')
+        self.api.post_server_action(server['id'], {'os-start': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        check('stop and start')
+        self.api.post_server_action(server['id'], {'pause': None})
+        server = self._wait_for_state_change(server, 'PAUSED')
+        self.api.post_server_action(server['id'], {'unpause': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        check('pause and unpause')
+        # nova-compute restarts: the running container keeps its devices...
+        before = self.container(server).attrs['State']['StartedAt']
+        self.restart_compute_service(self.compute)
+        self.assertEqual(before,
+                         self.container(server).attrs['State']['StartedAt'])
+        check('nova-compute restart')
+        # ...and one the engine restarted meanwhile is plugged again.
+        self.container(server).restart(timeout=0)
+        self.restart_compute_service(self.compute)
+        check('container restarted behind Nova\'s back')
+        self.assertEqual(1, len([i for i in ovs_table(
+            'Interface', 'name', 'external_ids')
+            if i['external_ids'].get('iface-id') == a1]))
+
+    def test_attach_and_detach_a_second_port(self):
+        self.agent()
+        a1, a2, a3 = (self.port('a', 11), self.port('a', 12),
+                      self.port('a', 13))
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        self.api.attach_interface(server['id'], {'interfaceAttachment': {
+            'port_id': a3}})
+        self._wait_for_port_attach(server, a3)
+        links = self.links(server)
+        self.assertEqual('fa:16:3e:65:00:0d', links['eth1'][0])
+        self.assertIn('10.10.0.13/24', links['eth1'][2])
+        self.assert_reaches(peer, server, '10.10.0.13')
+        self.api.detach_interface(server['id'], a3)
+        self._wait_for_port_detach(server, a3)
+        self.assertNotIn('eth1', self.links(server))
+        self.assertEqual(set(), self.ours_on_host([a3]))
+        self.assertIsNone(self.fetch(peer, '10.10.0.13'))
+        self.assert_reaches(peer, server, '10.10.0.11')
+
+    def _wait_for_port_attach(self, server, port_id):
+        for _ in range(50):
+            ports = [i['port_id'] for i in
+                     self.api.get_port_interfaces(server['id'])]
+            if port_id in ports:
+                return
+            time.sleep(0.1)
+        self.fail('port %s not attached' % port_id)
+
+    def _wait_for_port_detach(self, server, port_id):
+        for _ in range(50):
+            ports = [i['port_id'] for i in
+                     self.api.get_port_interfaces(server['id'])]
+            if port_id not in ports:
+                return
+            time.sleep(0.1)
+        self.fail('port %s not detached' % port_id)
+
+
+class TestPluggingEvents(NetworkTestCase):
+
+    def test_no_event_within_the_timeout_fails_cleanly(self):
+        self.flags(vif_plugging_timeout=2, vif_plugging_is_fatal=True)
+        # The agent tags the port but never tells Nova.
+        self.agent(send_events=False)
+        a1 = self.port('a', 11)
+        started = time.monotonic()
+        server = self.boot_on(a1, expected='ERROR')
+        self.assertGreaterEqual(time.monotonic() - started, 2)
+        fault = self.api.get_server(server['id'])['fault']['message']
+        self.assertIn('Failed to allocate the network', fault)
+        self.assertEqual([], self.containers_of(server['id']))
+        self.assertEqual(set(), self.ours_on_host([a1]))
+
+    def test_no_event_is_not_fatal_when_so_configured(self):
+        self.flags(vif_plugging_timeout=2, vif_plugging_is_fatal=False)
+        self.agent(send_events=False)
+        a1, a2 = self.port('a', 11), self.port('a', 12, status='ACTIVE')
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        self.assert_reaches(peer, server, '10.10.0.11')
+
+    def test_boot_waits_for_the_event(self):
+        agent = self.agent()
+        a1 = self.port('a', 11)
+        server = self.boot_on(a1)
+        self.assertEqual({a1}, agent.reported)
+        self.assertEqual([], agent.errors)
+        self.assertEqual('ACTIVE', server['status'])
+
+
+class TestLeaks(NetworkTestCase):
+
+    CYCLES = int(os.environ.get('NOVADOCKER_LEAK_CYCLES', '100'))
+
+    def test_boot_delete_cycles_leave_nothing(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12, hybrid=True)
+        for _ in range(self.CYCLES):
+            server = self.boot_on(a1, a2)
+            pid = self.container(server).attrs['State']['Pid']
+            netns = os.readlink('/proc/%d/ns/net' % pid)
+            self._delete_server(server)
+            self.booted.remove(server['id'])
+            # Checked at once: the kernel reuses the number of a freed one.
+            self.assertNotIn(netns, live_namespaces())
+        self.assertEqual(set(), self.ours_on_host([a1, a2]))
+        self.assertEqual([], [c for c in self.docker.containers.list(
+            all=True, filters={'label': 'org.openstack.nova.instance_uuid'})
+            if c.labels['org.openstack.nova.instance_uuid']
+            in self._servers()])
