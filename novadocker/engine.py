@@ -68,9 +68,6 @@ class Engine:
             raise EngineUnavailable(url=url, reason=e)
         return client
 
-    def version(self):
-        return self.client.version()
-
     def find(self, instance_uuid):
         """The container of an instance, or None."""
         found = self.client.containers.list(
