@@ -98,7 +98,8 @@ class DockerGlance:
             path = os.path.join(self.directory, image_id + '.tar')
             sha512, md5, size = hashlib.sha512(), hashlib.md5(), 0
             with open(path, 'wb') as f:
-                for chunk in data:
+                # as glanceclient does: data is a file, read in 64 KiB pieces
+                for chunk in iter(lambda: data.read(65536), b''):
                     f.write(chunk)
                     sha512.update(chunk)
                     md5.update(chunk)

@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+#
+# The e2e gate's own tooling (tests/e2e): mirrors, the plugin repository of
+# the working tree, the files and local.conf DevStack gets, the report.
+# The gate itself (a real stack.sh) runs with tox -e e2e, not here.
+
+load helpers/fake_devstack
+
+setup() {
+    E2E_DIR=$ND_REPO/tests/e2e
+    E2E_WORK=$BATS_TEST_TMPDIR/work
+    E2E_LOGS=$BATS_TEST_TMPDIR/logs
+    E2E_RECORD=
+    E2E_GIT_BASE=https://opendev.org
+    E2E_FILES=$BATS_TEST_TMPDIR/files
+    E2E_CIRROS_VERSION=
+    E2E_PLUGIN_COMMIT=
+    mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
+    e2e_log() { echo "$*" >&2; }
+    e2e_die() { echo "ERROR: $*" >&2; return 1; }
+    # shellcheck source=tests/e2e/lib/steps
+    source "$E2E_DIR/lib/steps"
+    source "$E2E_DIR/lib/container"
+    source "$E2E_DIR/lib/devstack"
+    source "$E2E_DIR/lib/report"
+}
+
+# a git repository with one commit, at $1
+make_repo() {
+    git init -q "$1"
+    echo "v1" > "$1/tracked"
+    git -C "$1" add tracked
+    git -C "$1" -c user.name=t -c user.email=t@example.com commit -q -m one
+}
+
+@test "make-mirror: depth-1 bare clones as <dir>/openstack/<name>.git" {
+    make_repo "$BATS_TEST_TMPDIR/openstack+nova/repo"
+    make_repo "$BATS_TEST_TMPDIR/src/devstack.git"
+    run "$E2E_DIR/make-mirror.sh" "$BATS_TEST_TMPDIR/git" \
+        "$BATS_TEST_TMPDIR/openstack+nova/repo" "$BATS_TEST_TMPDIR/src/devstack.git"
+    [ "$status" -eq 0 ]
+    # cloned back as DevStack's git_clone does
+    git clone -q "file://$BATS_TEST_TMPDIR/git/openstack/nova.git" "$BATS_TEST_TMPDIR/nova"
+    [ "$(cat "$BATS_TEST_TMPDIR/nova/tracked")" = v1 ]
+    [ "$(git --git-dir="$BATS_TEST_TMPDIR/git/openstack/devstack.git" rev-list --count HEAD)" -eq 1 ]
+    [ "$(git --git-dir="$BATS_TEST_TMPDIR/git/openstack/devstack.git" rev-parse --is-shallow-repository)" = true ]
+}
+
+@test "make-mirror: without sources it says how to call it" {
+    run "$E2E_DIR/make-mirror.sh" "$BATS_TEST_TMPDIR/git"
+    [ "$status" -eq 2 ]
+    [[ "$output" == usage:* ]]
+}
+
+@test "plugin repository: the working tree's tracked files, committed or not" {
+    REPO_DIR=$BATS_TEST_TMPDIR/tree
+    make_repo "$REPO_DIR"
+    echo "v2, not committed" > "$REPO_DIR/tracked"
+    echo "untracked" > "$REPO_DIR/untracked"
+    e2e_plugin_repo
+    git clone -q -b e2e "$E2E_WORK/plugin.git" "$BATS_TEST_TMPDIR/clone"
+    [ "$(cat "$BATS_TEST_TMPDIR/clone/tracked")" = "v2, not committed" ]
+    [ ! -e "$BATS_TEST_TMPDIR/clone/untracked" ]
+    # the working tree itself is left as it was
+    [ "$(cat "$REPO_DIR/tracked")" = "v2, not committed" ]
+    [ -n "$E2E_PLUGIN_COMMIT" ]
+}
+
+@test "files: cirros version from the rootfs tarball, get-pip.py stand-in added" {
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    e2e_files
+    [ "$E2E_CIRROS_VERSION" = 0.5.3 ]
+    [ -f "$E2E_WORK/files/cirros-0.5.3-x86_64-lxc.tar.xz" ]
+    head -n 1 "$E2E_WORK/files/get-pip.py" | grep -q '^#!/usr/bin/env python'
+}
+
+@test "files: a get-pip.py in E2E_FILES is kept" {
+    touch "$E2E_FILES/cirros-0.6.3-x86_64-lxc.tar.xz"
+    echo '#!/usr/bin/env python3 # the real one' > "$E2E_FILES/get-pip.py"
+    e2e_files
+    grep -q 'the real one' "$E2E_WORK/files/get-pip.py"
+}
+
+@test "files: no cirros rootfs is a clear error" {
+    run e2e_files
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"no cirros-<version>-<arch>-lxc.tar.xz in E2E_FILES"* ]]
+}
+
+@test "local.conf: a mirror directory becomes a file:// GIT_BASE inside" {
+    mkdir -p "$BATS_TEST_TMPDIR/git/openstack/devstack.git"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nGIT_BASE=file:///opt/e2e/git\n'* ]]
+    [[ "$output" == *$'\nCIRROS_VERSION=0.5.3\n'* ]]
+    [[ "$output" == *$'\nVIRT_DRIVER=docker\n'* ]]
+    [[ "$output" == *$'\nenable_plugin nova-docker file:///opt/e2e/plugin.git e2e\n'* ]]
+    run _e2e_mounts
+    [[ "$output" == *"-v $BATS_TEST_TMPDIR/git:/opt/e2e/git:ro"* ]]
+}
+
+@test "local.conf: a URL GIT_BASE is passed through, nothing mounted for it" {
+    E2E_GIT_BASE=https://opendev.org
+    run _e2e_local_conf
+    [[ "$output" == *$'\nGIT_BASE=https://opendev.org\n'* ]]
+    run _e2e_mounts
+    [[ "$output" != *"/opt/e2e/git"* ]]
+}
+
+@test "steps: a guest script's STEP lines join the host's, prefixed" {
+    guest() {
+        echo "some output"
+        echo "STEP boot 1.5 ok"
+        echo "STEP pause 0.3 FAILED"
+        return 1
+    }
+    : > "$E2E_LOGS/steps.txt"
+    run e2e_guest_steps cloud guest
+    [ "$status" -eq 1 ]
+    [ "$(cat "$E2E_LOGS/steps.txt")" = "STEP cloud/boot 1.5 ok
+STEP cloud/pause 0.3 FAILED" ]
+    grep -q "some output" "$E2E_LOGS/cloud.txt"
+}
+
+@test "report: steps, commits and Tempest's totals in LAST_RUN.md" {
+    E2E_RECORD=$BATS_TEST_TMPDIR/LAST_RUN.md
+    E2E_CIRROS_VERSION=0.5.3
+    printf 'STEP stack 420.1 ok\nSTEP cloud/boot 2.0 FAILED\n' > "$E2E_LOGS/steps.txt"
+    printf 'nova 00a030403f12\nneutron absent\n' > "$E2E_LOGS/commits.txt"
+    printf 'Tempest regex: x\nTEMPEST passed=3 skipped=1 failed=0\n' > "$E2E_LOGS/tempest.txt"
+    e2e_write_report FAILED 754 2>/dev/null
+    grep -qx -- '- Result: \*\*FAILED\*\* in 12 min 34 s' "$E2E_RECORD"
+    grep -qx '| stack | 420.1 | ok |' "$E2E_RECORD"
+    grep -qx '| cloud/boot | 2.0 | FAILED |' "$E2E_RECORD"
+    grep -qx '| nova | 00a030403f12 |' "$E2E_RECORD"
+    grep -qx 'TEMPEST passed=3 skipped=1 failed=0' "$E2E_RECORD"
+}
