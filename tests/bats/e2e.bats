@@ -15,6 +15,7 @@ setup() {
     E2E_FILES=$BATS_TEST_TMPDIR/files
     E2E_CIRROS_VERSION=
     E2E_PLUGIN_COMMIT=
+    E2E_NETWORKING=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
@@ -98,6 +99,24 @@ make_repo() {
     [[ "$output" == *$'\nenable_plugin nova-docker file:///opt/e2e/plugin.git e2e\n'* ]]
     run _e2e_mounts
     [[ "$output" == *"-v $BATS_TEST_TMPDIR/git:/opt/e2e/git:ro"* ]]
+}
+
+@test "local.conf: without networking, no agents and servers without networks" {
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nNEUTRON_CREATE_INITIAL_NETWORKS=False\n'* ]]
+    [[ "$output" != *"q-agt"* ]]
+    [[ "$output" == *$'[auth]\n'*$'create_isolated_networks = False'* ]]
+}
+
+@test "local.conf: E2E_NETWORKING=ovs adds the agents on a userspace datapath" {
+    E2E_CIRROS_VERSION=0.5.3
+    E2E_NETWORKING=ovs
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,q-agt,q-l3\n'* ]]
+    [[ "$output" == *$'\nOVS_DATAPATH_TYPE=netdev\n'* ]]
+    [[ "$output" != *"NEUTRON_CREATE_INITIAL_NETWORKS=False"* ]]
+    [[ "$output" != *"create_isolated_networks"* ]]
 }
 
 @test "local.conf: a URL GIT_BASE is passed through, nothing mounted for it" {

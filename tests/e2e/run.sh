@@ -17,6 +17,9 @@
 #   E2E_LOGS       where the logs go, whatever happens; .e2e/logs/<time>
 #   E2E_RECORD     where the report is copied; tests/e2e/LAST_RUN.md
 #   E2E_TEMPEST_REGEX   the Tempest tests run
+#   E2E_NETWORKING=ovs  Neutron's OVS and L3 agents too, and the README's
+#                  networking walk-through (fixed and floating IPs);
+#                  empty: the Neutron API only, servers without ports
 #   E2E_KEEP=1     leave the container running for a look inside
 #
 # Every container and volume it starts is removed at the end.
@@ -33,6 +36,7 @@ E2E_WORK=${E2E_WORK:-$REPO_DIR/.e2e}
 E2E_LOGS=${E2E_LOGS:-$E2E_WORK/logs/$(date -u +%Y%m%d-%H%M%S)}
 E2E_RECORD=${E2E_RECORD-$E2E_DIR/LAST_RUN.md}
 E2E_KEEP=${E2E_KEEP:-0}
+E2E_NETWORKING=${E2E_NETWORKING:-}
 # Tempest's server API tests; what they need that the gate lacks (guest
 # networking, volumes, consoles, resize) skips by the plugin's tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-'^tempest\.api\.compute\.servers\.'}
@@ -96,7 +100,8 @@ function e2e_stack {
 }
 
 function e2e_cloud {
-    e2e_guest_steps cloud e2e_guest "$E2E_GUEST_DIR/gate/guest/cloud-steps"
+    e2e_guest_steps cloud e2e_guest env "E2E_NETWORKING=$E2E_NETWORKING" \
+        "$E2E_GUEST_DIR/gate/guest/cloud-steps"
 }
 
 function e2e_tempest {
