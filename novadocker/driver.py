@@ -86,6 +86,26 @@ def _key_archive(key_data):
     return buf.getvalue()
 
 
+# The kernel holds a host name and a domain name of at most 64 bytes each.
+HOST_NAME_MAX = 64
+
+
+def hostname_settings(hostname):
+    """The container's host and domain names for Nova's hostname.
+
+    Since API 2.94 a hostname may be an FQDN of up to 255 characters: its
+    first label becomes the host name and the rest the domain name, as
+    `hostname` and `hostname -d` show them in a guest.
+    """
+    if not hostname:
+        return {}
+    host, _, domain = hostname.partition('.')
+    settings = {'hostname': host[:HOST_NAME_MAX - 1]}
+    if domain:
+        settings['domainname'] = domain[:HOST_NAME_MAX - 1]
+    return settings
+
+
 class DockerDriver(driver.ComputeDriver):
     """Instances as Docker containers on the local engine."""
 
@@ -270,7 +290,7 @@ class DockerDriver(driver.ComputeDriver):
                 engine_image,
                 command=shlex.split(command) if command else None,
                 name=engine.container_name(instance),
-                hostname=instance.hostname or None,
+                **hostname_settings(instance.hostname),
                 labels=engine.labels(instance),
                 detach=True,
                 stdin_open=True,

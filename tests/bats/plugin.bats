@@ -372,10 +372,12 @@ put_rootfs_in_files() {
     [ "$(iniget "$TEMPEST_CONFIG" compute image_ref)" = the-image-id ]
     [ "$(iniget "$TEMPEST_CONFIG" compute image_ref_alt)" = the-image-id ]
     local feature
-    for feature in resize live_migration rescue shelve interface_attach; do
+    for feature in resize live_migration rescue shelve; do
         [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = False ]
     done
-    [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled console_output)" = True ]
+    for feature in console_output interface_attach; do
+        [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = True ]
+    done
     [ "$(iniget "$TEMPEST_CONFIG" validation run_validation)" = False ]
     # no local image (not the node that built it): scenario left alone
     [ -z "$(iniget "$TEMPEST_CONFIG" scenario img_file)" ]

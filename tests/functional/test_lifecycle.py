@@ -56,6 +56,19 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertTrue(perms.startswith(b'drwx------'), perms)
         self.assertIn('guest web-1 booted', self.console(server))
 
+    def test_fqdn_hostname_longer_than_the_kernel_allows(self):
+        # API 2.94 allows an FQDN of up to 255 characters (Tempest's
+        # ServersV294TestFqdnHostnames uses this one)
+        fqdn = 'x' * 52 + '-guest-test.domaintest.com'
+        server = self.boot(hostname=fqdn)
+        self.assertEqual(fqdn, self.api.get_server(server['id'])[
+            'OS-EXT-SRV-ATTR:hostname'])
+        container = self.container(server)
+        self.assertEqual(('x' * 52 + '-guest-test').encode(),
+                         container.exec_run(['hostname']).output.strip())
+        self.assertEqual(b'domaintest.com', container.exec_run(
+            ['cat', '/proc/sys/kernel/domainname']).output.strip())
+
     def test_image_command_line_property_overrides_cmd(self):
         image = self.image('guest', properties={
             'os_command_line': "/bin/sh -c 'echo custom-entry; sleep 3600'"})
