@@ -14,17 +14,21 @@ import docker.errors
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova import context as nova_context
 from nova import exception
+from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
 import os_resource_classes as orc
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import units
 from oslo_utils import versionutils
 
 from novadocker import conf
 from novadocker import engine
+from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import image as images
 from novadocker import vif as vifs
@@ -98,6 +102,7 @@ class DockerDriver(driver.ComputeDriver):
         self.engine = engine.Engine()
         self._resources = None
         self.vif_driver = vifs.VIFDriver()
+        self._starts = None
 
     # -- host ---------------------------------------------------------------
 
@@ -110,6 +115,14 @@ class DockerDriver(driver.ComputeDriver):
         LOG.info('Using Docker engine %s (API %s) at %s',
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
+        self._starts = events.StartWatcher(self.engine, CONF.host,
+                                           self._started_by_engine)
+        self._starts.start()
+
+    def cleanup_host(self, host):
+        if self._starts is not None:
+            self._starts.stop()
+            self._starts = None
 
     def get_available_nodes(self, refresh=False):
         return [CONF.host]
@@ -335,7 +348,8 @@ class DockerDriver(driver.ComputeDriver):
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
         if destroy_vifs:
-            self.unplug_vifs(instance, network_info)
+            with self._ports_lock(instance):
+                self.unplug_vifs(instance, network_info)
 
     # -- power --------------------------------------------------------------
 
@@ -422,6 +436,28 @@ class DockerDriver(driver.ComputeDriver):
             if CONF.vif_plugging_is_fatal:
                 raise exception.VirtualInterfaceCreateException()
 
+    @staticmethod
+    def _ports_lock(instance):
+        # Nova's operations and the watch of engine starts both plug.
+        return lockutils.lock('novadocker-ports-%s' % instance.uuid)
+
+    def _started_by_engine(self, instance_uuid):
+        """Plug the ports of a container the engine started on its own."""
+        context = nova_context.get_admin_context()
+        try:
+            instance = objects.Instance.get_by_uuid(
+                context, instance_uuid, expected_attrs=['info_cache'])
+        except exception.InstanceNotFound:
+            return
+        if instance.host != CONF.host or instance.task_state is not None:
+            # An operation under way (a boot, a reboot, a power on, a
+            # delete) plugs for itself or needs no ports.
+            return
+        container = self.engine.find(instance_uuid)
+        if container is not None:
+            self._plug_container(instance, instance.get_network_info(),
+                                 container)
+
     def _plug_container(self, instance, network_info, container, only=None):
         """Plug each port the running container does not have yet.
 
@@ -430,12 +466,16 @@ class DockerDriver(driver.ComputeDriver):
         """
         if not network_info:
             return
-        container.reload()
-        pid = container.attrs['State'].get('Pid')
-        if not container.attrs['State'].get('Running') or not pid:
-            LOG.debug('Container not running: its ports are plugged when it '
-                      'starts', instance=instance)
-            return
+        with self._ports_lock(instance):
+            container.reload()
+            pid = container.attrs['State'].get('Pid')
+            if not container.attrs['State'].get('Running') or not pid:
+                LOG.debug('Container not running: its ports are plugged '
+                          'when it starts', instance=instance)
+                return
+            self._plug_ports(instance, network_info, pid, only)
+
+    def _plug_ports(self, instance, network_info, pid, only):
         present = self.vif_driver.container_links(pid)
         names = set(present.values())
         for position, vif in enumerate(network_info):
@@ -479,7 +519,8 @@ class DockerDriver(driver.ComputeDriver):
 
     def detach_interface(self, context, instance, vif):
         try:
-            self.vif_driver.unplug(instance, vif)
+            with self._ports_lock(instance):
+                self.vif_driver.unplug(instance, vif)
         except Exception as e:
             LOG.error('Detaching port %s failed: %s', vif['id'], e,
                       instance=instance)

@@ -308,6 +308,15 @@ class NetworkTestCase(base.DockerDriverTestCase):
             result[name] = (mac, mtu, sorted(found.get(name, [])))
         return result
 
+    def wait_for_links(self, server, expected):
+        """Until the container's devices are ``expected`` again."""
+        for _ in range(100):
+            found = self.links(server)
+            if found == expected:
+                return
+            time.sleep(0.2)
+        self.assertEqual(expected, found)
+
     def listen(self, server, text):
         self.container(server).exec_run(
             ['/bin/busybox', 'sh', '-c',
@@ -558,3 +567,38 @@ class TestLeaks(NetworkTestCase):
             all=True, filters={'label': 'org.openstack.nova.instance_uuid'})
             if c.labels['org.openstack.nova.instance_uuid']
             in self._servers()])
+
+
+class TestEngineStarts(NetworkTestCase):
+    """Containers the engine starts without Nova get their ports back."""
+
+    def test_restart_behind_novas_back_is_plugged_again(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12)
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        expected = self.links(server)
+        self.assert_reaches(peer, server, '10.10.0.11')
+        restarts = {
+            'docker restart': lambda c: c.restart(timeout=0),
+            'docker stop, docker start': lambda c: (c.stop(timeout=0),
+                                                    c.start()),
+        }
+        for what, restart in restarts.items():
+            container = self.container(server)
+            old_pid = container.attrs['State']['Pid']
+            restart(container)
+            self.assertNotEqual(old_pid,
+                                self.container(server).attrs['State']['Pid'])
+            self.wait_for_links(server, expected)
+            self.assert_reaches(peer, server, '10.10.0.11')
+        # Nova did nothing: the server is as it was, with one port on the
+        # switch, and no action but its creation.
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual(['create'], [a['action'] for a in
+                                      self.api.get_instance_actions(
+                                          server['id'])])
+        self.assertEqual(1, len([i for i in ovs_table(
+            'Interface', 'name', 'external_ids')
+            if i['external_ids'].get('iface-id') == a1]))
