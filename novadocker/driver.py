@@ -31,6 +31,7 @@ from novadocker import engine
 from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import image as images
+from novadocker import privsep
 from novadocker import vif as vifs
 
 CONF = conf.CONF
@@ -464,7 +465,8 @@ class DockerDriver(driver.ComputeDriver):
         A port counts as plugged when a device with its MAC is in the
         container's namespace: nova-compute restarts leave those alone.
         """
-        if not network_info:
+        if not network_info and not container.attrs['HostConfig'].get('Dns'):
+            # No ports, and no name servers of ports it once had.
             return
         with self._ports_lock(instance):
             container.reload()
@@ -474,6 +476,7 @@ class DockerDriver(driver.ComputeDriver):
                           'when it starts', instance=instance)
                 return
             self._plug_ports(instance, network_info, pid, only)
+            self._sync_dns(instance, container, network_info)
 
     def _plug_ports(self, instance, network_info, pid, only):
         present = self.vif_driver.container_links(pid)
@@ -490,6 +493,40 @@ class DockerDriver(driver.ComputeDriver):
                 n += 1
             self.vif_driver.plug(instance, vif, pid, ifname, position)
             names.add(ifname)
+
+    def _sync_dns(self, instance, container, network_info, gone=()):
+        """Make the container's name servers those of its ports.
+
+        The engine writes resolv.conf from the list given at create time,
+        again at every start, and knows nothing of the ports attached or
+        detached since.
+        """
+        path = container.attrs.get('ResolvConfPath')
+        if not path:
+            return
+        try:
+            current = vifs.resolv_conf_servers(
+                self._read_file(container, '/etc/resolv.conf'))
+            # Create-time servers came from ports; the detached port's go.
+            dropped = set(container.attrs['HostConfig'].get('Dns') or [])
+            dropped.update(vifs.dns_servers(gone))
+            wanted = vifs.nameservers(current, network_info, dropped)
+            if wanted != current:
+                privsep.set_nameservers(path, wanted)
+                LOG.debug('Name servers of the container now %s', wanted,
+                          instance=instance)
+        except Exception as e:
+            # The ports work; a stale resolv.conf must not undo them.
+            LOG.warning('Could not update the name servers in the '
+                        'container\'s /etc/resolv.conf: %s', e,
+                        instance=instance)
+
+    @staticmethod
+    def _read_file(container, path):
+        chunks, _stat = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b''.join(chunks))) as tar:
+            member = tar.next()
+            return tar.extractfile(member).read().decode('utf-8', 'replace')
 
     @_engine_errors
     def plug_vifs(self, instance, network_info):
@@ -526,6 +563,18 @@ class DockerDriver(driver.ComputeDriver):
                       instance=instance)
             raise exception.InterfaceDetachFailed(
                 instance_uuid=instance.uuid)
+        remaining = [v for v in instance.get_network_info()
+                     if v['id'] != vif['id']]
+        try:
+            container = self.engine.find(instance.uuid)
+        except engine.UNREACHABLE as e:
+            # The port is gone already; its name servers go at next start.
+            LOG.warning('Could not update the container\'s name servers: '
+                        '%s', e, instance=instance)
+            return
+        if container is not None and container.attrs['State'].get('Running'):
+            with self._ports_lock(instance):
+                self._sync_dns(instance, container, remaining, gone=[vif])
 
     # -- snapshot -----------------------------------------------------------
 

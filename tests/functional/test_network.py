@@ -163,6 +163,9 @@ class NetworkTestCase(base.DockerDriverTestCase):
                           'nexthop': '10.10.0.254'}]},
         'b': {'vlan': 102, 'mtu': 1500, 'v4': '10.10.0.0/24',
               'v6': None, 'dns': [], 'routes': []},
+        # Shares a name server with a.
+        'c': {'vlan': 103, 'mtu': 1500, 'v4': '10.20.0.0/24',
+              'v6': None, 'dns': ['10.20.0.53', '10.10.0.53'], 'routes': []},
     }
 
     def setUp(self):
@@ -307,6 +310,31 @@ class NetworkTestCase(base.DockerDriverTestCase):
             mtu = int(fields[fields.index('mtu') + 1])
             result[name] = (mac, mtu, sorted(found.get(name, [])))
         return result
+
+    def nameservers(self, server):
+        code, out = self.run_in(server, 'cat', '/etc/resolv.conf')
+        self.assertEqual(0, code, out)
+        return [line.split()[1] for line in out.splitlines()
+                if line.startswith('nameserver ')]
+
+    def attach(self, server, port_id):
+        self.api.attach_interface(server['id'], {'interfaceAttachment': {
+            'port_id': port_id}})
+        self._wait_for_port(server, port_id, True)
+
+    def detach(self, server, port_id):
+        self.api.detach_interface(server['id'], port_id)
+        self._wait_for_port(server, port_id, False)
+
+    def _wait_for_port(self, server, port_id, attached):
+        for _ in range(50):
+            ports = [i['port_id'] for i in
+                     self.api.get_port_interfaces(server['id'])]
+            if (port_id in ports) == attached:
+                return
+            time.sleep(0.1)
+        self.fail('port %s not %s' % (
+            port_id, 'attached' if attached else 'detached'))
 
     def wait_for_links(self, server, expected):
         """Until the container's devices are ``expected`` again."""
@@ -482,37 +510,16 @@ class TestConnectivity(NetworkTestCase):
                       self.port('a', 13))
         server = self.boot_on(a1)
         peer = self.boot_on(a2)
-        self.api.attach_interface(server['id'], {'interfaceAttachment': {
-            'port_id': a3}})
-        self._wait_for_port_attach(server, a3)
+        self.attach(server, a3)
         links = self.links(server)
         self.assertEqual('fa:16:3e:65:00:0d', links['eth1'][0])
         self.assertIn('10.10.0.13/24', links['eth1'][2])
         self.assert_reaches(peer, server, '10.10.0.13')
-        self.api.detach_interface(server['id'], a3)
-        self._wait_for_port_detach(server, a3)
+        self.detach(server, a3)
         self.assertNotIn('eth1', self.links(server))
         self.assertEqual(set(), self.ours_on_host([a3]))
         self.assertIsNone(self.fetch(peer, '10.10.0.13'))
         self.assert_reaches(peer, server, '10.10.0.11')
-
-    def _wait_for_port_attach(self, server, port_id):
-        for _ in range(50):
-            ports = [i['port_id'] for i in
-                     self.api.get_port_interfaces(server['id'])]
-            if port_id in ports:
-                return
-            time.sleep(0.1)
-        self.fail('port %s not attached' % port_id)
-
-    def _wait_for_port_detach(self, server, port_id):
-        for _ in range(50):
-            ports = [i['port_id'] for i in
-                     self.api.get_port_interfaces(server['id'])]
-            if port_id not in ports:
-                return
-            time.sleep(0.1)
-        self.fail('port %s not detached' % port_id)
 
 
 class TestPluggingEvents(NetworkTestCase):
@@ -602,3 +609,26 @@ class TestEngineStarts(NetworkTestCase):
         self.assertEqual(1, len([i for i in ovs_table(
             'Interface', 'name', 'external_ids')
             if i['external_ids'].get('iface-id') == a1]))
+
+
+class TestNameServers(NetworkTestCase):
+
+    def test_attach_adds_and_detach_removes_name_servers(self):
+        self.agent()
+        a1, c1 = self.port('a', 11), self.port('c', 31)
+        server = self.boot_on(a1)
+        self.assertEqual(['10.10.0.53'], self.nameservers(server))
+        self.attach(server, c1)
+        self.assertEqual(['10.10.0.53', '10.20.0.53'],
+                         self.nameservers(server))
+        # The engine writes the create-time list at every start.
+        expected = self.links(server)
+        self.container(server).restart(timeout=0)
+        self.wait_for_links(server, expected)
+        self.assertEqual(['10.10.0.53', '10.20.0.53'],
+                         self.nameservers(server))
+        # 10.10.0.53 is a1's too: it stays.
+        self.detach(server, c1)
+        self.assertEqual(['10.10.0.53'], self.nameservers(server))
+        self.detach(server, a1)
+        self.assertEqual([], self.nameservers(server))

@@ -71,6 +71,28 @@ class TestContainerSettings(testtools.TestCase):
         self.assertNotIn('dns', vifs.container_settings([]))
 
 
+class TestNameServers(testtools.TestCase):
+
+    def test_subnets_without_an_address_of_the_port_do_not_count(self):
+        vif = make_vif()
+        for subnet in vif['network']['subnets']:
+            subnet['ips'] = []
+        self.assertEqual([], vifs.dns_servers([vif]))
+
+    def test_ports_servers_replace_what_docker_wrote(self):
+        self.assertEqual(['10.10.0.53'], vifs.nameservers(
+            ['8.8.8.8', '10.10.0.53'], [make_vif()]))
+
+    def test_without_port_servers_only_dropped_ones_go(self):
+        self.assertEqual(['192.0.2.1'], vifs.nameservers(
+            ['192.0.2.1', '10.10.0.53'], [], dropped={'10.10.0.53'}))
+
+    def test_resolv_conf_servers(self):
+        self.assertEqual(['10.0.0.1', 'fd00::1'], vifs.resolv_conf_servers(
+            '# nameserver 9.9.9.9\nsearch example.org\n'
+            'nameserver 10.0.0.1\nnameserver  fd00::1\nnameserver\n'))
+
+
 class TestEvents(testtools.TestCase):
 
     def test_only_ports_not_yet_active_are_waited_for(self):
