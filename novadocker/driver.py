@@ -351,6 +351,16 @@ class DockerDriver(driver.ComputeDriver):
         if destroy_vifs:
             with self._ports_lock(instance):
                 self.unplug_vifs(instance, network_info)
+                self._sweep_ovs(instance)
+
+    def _sweep_ovs(self, instance):
+        try:
+            self.vif_driver.sweep(instance)
+        except Exception as e:
+            # The container is gone; a switch that cannot be reached must
+            # not keep the instance from being deleted.
+            LOG.warning('Could not look for OVS ports left for the '
+                        'instance: %s', e, instance=instance)
 
     # -- power --------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from nova.network import os_vif_util
 import os_vif
 from os_vif import objects as osv_objects
 from oslo_log import log as logging
+from vif_plug_ovs.ovsdb import ovsdb_lib
 
 from novadocker import conf
 from novadocker import privsep
@@ -28,6 +29,11 @@ LOG = logging.getLogger(__name__)
 
 # Name of the container end while it is still in the host's namespace.
 PEER_PREFIX = 'tin'
+# OVS ports of ours whose name says which Linux devices go with them: our
+# veth (tap), or the hybrid plug's veth (qvo, peer qvb) and bridge (qbr).
+VETH_OVS_PREFIX = 'tap'
+HYBRID_OVS_PREFIX = 'qvo'
+HYBRID_BRIDGE_PREFIX = 'qbr'
 NIC_NAME_LEN = 14
 # Default routes of the first port win; later ports get worse metrics.
 BASE_METRIC = 100
@@ -158,6 +164,7 @@ class VIFDriver:
 
     def __init__(self):
         self._os_vif_ready = False
+        self._ovs = None
 
     def _os_vif(self):
         # nova-compute's main initializes os-vif; Nova's test harness and
@@ -247,6 +254,35 @@ class VIFDriver:
                 # error, and a delete must go on to remove the container.
                 LOG.warning('Could not remove device %s of port %s: %s',
                             name, vif['id'], e, instance=instance)
+
+    def sweep(self, instance):
+        """Remove every OVS port still marked with a deleted instance.
+
+        os-vif marks the ports it adds with the instance (external_ids
+        vm-uuid). network_info can be stale at delete (a port removed in
+        Neutron first, a detach that failed half way): without this, the
+        OVS port and devices of a port Nova no longer knows would stay.
+        """
+        self._os_vif()
+        if self._ovs is None:
+            # os-vif's own OVSDB access, with its [os_vif_ovs] options.
+            self._ovs = ovsdb_lib.BaseOVS(CONF.os_vif_ovs)
+        db = self._ovs.ovsdb
+        rows = db.db_find('Interface',
+                          ('external_ids', '=', {'vm-uuid': instance.uuid}),
+                          columns=['name']).execute(check_error=True)
+        for name in sorted({row['name'] for row in rows}):
+            LOG.info('Removing OVS port %s, left for a port the instance no '
+                     'longer has', name, instance=instance)
+            db.del_port(name, if_exists=True).execute(check_error=True)
+            devices = []
+            if name.startswith(VETH_OVS_PREFIX):
+                devices = [name]
+            elif name.startswith(HYBRID_OVS_PREFIX):
+                suffix = name[len(HYBRID_OVS_PREFIX):]
+                devices = [name, HYBRID_BRIDGE_PREFIX + suffix]
+            for device in devices:
+                privsep.delete_link(device)
 
     @staticmethod
     def container_links(pid):

@@ -24,6 +24,9 @@ import fixtures
 # Nova's functional package patches eventlet in. It must come before
 # oslo.privsep's daemon module, which looks at import time.
 import nova.tests.functional  # noqa: F401
+from nova import context as nova_context
+from nova.network import model as network_model
+from nova import objects
 import os_vif
 from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
@@ -632,3 +635,49 @@ class TestNameServers(NetworkTestCase):
         self.assertEqual(['10.10.0.53'], self.nameservers(server))
         self.detach(server, a1)
         self.assertEqual([], self.nameservers(server))
+
+
+class TestDeleteSweep(NetworkTestCase):
+
+    def test_delete_removes_ovs_ports_network_info_lacks(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12, hybrid=True)
+        server = self.boot_on(a1, a2)
+        # Nova's record loses a2 (as when Neutron deleted the port first),
+        # and someone plugged a port for the instance behind Nova's back.
+        self._forget_port(server, a2)
+        stray = self._ovs_veth(server['id'])
+        other = self._ovs_veth(uuidutils.generate_uuid())
+        self._delete_server(server)
+        self.booted.remove(server['id'])
+        self.assertEqual(set(), self.ours_on_host([a1, a2]))
+        ports = ovs_vsctl('list-ports', BRIDGE).split()
+        self.assertNotIn(stray, ports)
+        self.assertNotIn(stray, host_links())
+        # Another instance's port stays.
+        self.assertIn(other, ports)
+        self.assertIn(other, host_links())
+
+    def _forget_port(self, server, port_id):
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(
+                ctxt, self.cell_mappings['cell1']) as cctxt:
+            cache = objects.InstanceInfoCache.get_by_instance_uuid(
+                cctxt, server['id'])
+            cache.network_info = network_model.NetworkInfo(
+                [vif for vif in cache.network_info if vif['id'] != port_id])
+            cache.save()
+
+    def _ovs_veth(self, vm_uuid):
+        """A veth on the switch marked for ``vm_uuid`` as os-vif marks."""
+        name = 'tap' + uuidutils.generate_uuid()[:11]
+        subprocess.run(['ip', 'link', 'add', name, 'type', 'veth', 'peer',
+                        'name', 'tin' + name[3:]], check=True)
+        self.addCleanup(subprocess.run, ['ip', 'link', 'del', name],
+                        check=False, capture_output=True)
+        ovs_vsctl('add-port', BRIDGE, name, '--', 'set', 'Interface', name,
+                  'external_ids:vm-uuid=%s' % vm_uuid,
+                  'external_ids:iface-id=%s' % uuidutils.generate_uuid())
+        self.addCleanup(subprocess.run, ['ovs-vsctl', '--if-exists',
+                                         'del-port', name], check=False)
+        return name
