@@ -15,6 +15,7 @@ contexts ask for.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -31,8 +32,10 @@ import os_vif
 from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 
+from novadocker import conf  # noqa: F401 (registers [docker])
 from novadocker import privsep  # noqa: F401 (registers its options)
 from tests.functional import base
+from tests.functional import private_engine
 
 BRIDGE = 'br-ndtest'
 OVSDB = 'unix:/var/run/openvswitch/db.sock'
@@ -681,3 +684,44 @@ class TestDeleteSweep(NetworkTestCase):
         self.addCleanup(subprocess.run, ['ovs-vsctl', '--if-exists',
                                          'del-port', name], check=False)
         return name
+
+
+class TestEngineRestart(NetworkTestCase):
+    """A real restart of dockerd, on an engine of the test's own."""
+
+    def _setup_compute_service(self):
+        if not shutil.which('dockerd'):
+            self.skipTest('needs dockerd to run an engine of its own')
+        self.engine = self.useFixture(private_engine.PrivateEngine())
+        self.docker = self.engine.client
+        self.flags(api_url=self.engine.url, group='docker')
+        return super()._setup_compute_service()
+
+    def test_containers_the_restarted_engine_starts_are_plugged(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12)
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        expected = {s['id']: self.links(s) for s in (server, peer)}
+        self.assert_reaches(peer, server, '10.10.0.11')
+        pids = {}
+        for s in (server, peer):
+            # The operator's choice: containers come back with the engine.
+            self.container(s).update(restart_policy={'Name': 'always'})
+            pids[s['id']] = self.container(s).attrs['State']['Pid']
+        self.engine.restart()
+        for s in (server, peer):
+            self._wait_for_new_process(s, pids[s['id']])
+            self.wait_for_links(s, expected[s['id']])
+        self.assert_reaches(peer, server, '10.10.0.11')
+        self.assertEqual(['create'], [a['action'] for a in
+                                      self.api.get_instance_actions(
+                                          server['id'])])
+
+    def _wait_for_new_process(self, server, old_pid):
+        for _ in range(300):
+            state = self.container(server).attrs['State']
+            if state.get('Running') and state.get('Pid') != old_pid:
+                return
+            time.sleep(0.2)
+        self.fail('the engine did not start %s again' % server['id'])
