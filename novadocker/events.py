@@ -68,6 +68,9 @@ class StartWatcher:
             'type': 'container', 'event': 'start',
             'label': '%s=%s' % (engine.HOST_LABEL, self._host)})
         try:
+            if self._stopped.is_set():
+                # stop() came before there was a stream to close.
+                return
             # Subscribed first, then the containers already running: starts
             # while there was no stream (an engine restart) were not seen.
             for labels in self._engine.our_labels(running=True):

@@ -293,6 +293,22 @@ class NetworkTestCase(base.DockerDriverTestCase):
         self.booted.append(server['id'])
         return self._wait_for_state_change(server, expected)
 
+    def pair(self):
+        """Two servers on network a; the first one listens at 10.10.0.11."""
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12)
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        self.assert_reaches(peer, server, '10.10.0.11')
+        return server, peer, a1
+
+    def assert_no_nova_action(self, server):
+        """Nothing happened to the server through Nova since its boot."""
+        self.assertEqual('ACTIVE', self.api.get_server(server['id'])['status'])
+        self.assertEqual(['create'], [a['action'] for a in
+                                      self.api.get_instance_actions(
+                                          server['id'])])
+
     def run_in(self, server, *argv):
         result = self.container(server).exec_run(('/bin/busybox',) + argv)
         return result.exit_code, result.output.decode()
@@ -342,14 +358,14 @@ class NetworkTestCase(base.DockerDriverTestCase):
         self.fail('port %s not %s' % (
             port_id, 'attached' if attached else 'detached'))
 
-    def wait_for_links(self, server, expected):
+    def wait_for_links(self, server, expected, what=None):
         """Until the container's devices are ``expected`` again."""
         for _ in range(100):
             found = self.links(server)
             if found == expected:
                 return
             time.sleep(0.2)
-        self.assertEqual(expected, found)
+        self.assertEqual(expected, found, what)
 
     def listen(self, server, text):
         self.container(server).exec_run(
@@ -467,12 +483,8 @@ class TestConnectivity(NetworkTestCase):
         self.assertEqual(0, code, out)
 
     def test_reboot_stop_start_pause_and_compute_restart_keep_wiring(self):
-        self.agent()
-        a1, a2 = self.port('a', 11), self.port('a', 12)
-        server = self.boot_on(a1)
-        peer = self.boot_on(a2)
+        server, peer, a1 = self.pair()
         expected = self.links(server)
-        self.assert_reaches(peer, server, '10.10.0.11')
 
         def check(what):
             self.assertEqual(expected, self.links(server), what)
@@ -586,12 +598,8 @@ class TestEngineStarts(NetworkTestCase):
     """Containers the engine starts without Nova get their ports back."""
 
     def test_restart_behind_novas_back_is_plugged_again(self):
-        self.agent()
-        a1, a2 = self.port('a', 11), self.port('a', 12)
-        server = self.boot_on(a1)
-        peer = self.boot_on(a2)
+        server, peer, a1 = self.pair()
         expected = self.links(server)
-        self.assert_reaches(peer, server, '10.10.0.11')
         restarts = {
             'docker restart': lambda c: c.restart(timeout=0),
             'docker stop, docker start': lambda c: (c.stop(timeout=0),
@@ -602,16 +610,12 @@ class TestEngineStarts(NetworkTestCase):
             old_pid = container.attrs['State']['Pid']
             restart(container)
             self.assertNotEqual(old_pid,
-                                self.container(server).attrs['State']['Pid'])
-            self.wait_for_links(server, expected)
+                                self.container(server).attrs['State']['Pid'],
+                                what)
+            self.wait_for_links(server, expected, what)
             self.assert_reaches(peer, server, '10.10.0.11')
-        # Nova did nothing: the server is as it was, with one port on the
-        # switch, and no action but its creation.
-        server = self.api.get_server(server['id'])
-        self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual(['create'], [a['action'] for a in
-                                      self.api.get_instance_actions(
-                                          server['id'])])
+        # Nova did nothing, and the switch has one port for a1.
+        self.assert_no_nova_action(server)
         self.assertEqual(1, len([i for i in ovs_table(
             'Interface', 'name', 'external_ids')
             if i['external_ids'].get('iface-id') == a1]))
@@ -698,12 +702,8 @@ class TestEngineRestart(NetworkTestCase):
         return super()._setup_compute_service()
 
     def test_containers_the_restarted_engine_starts_are_plugged(self):
-        self.agent()
-        a1, a2 = self.port('a', 11), self.port('a', 12)
-        server = self.boot_on(a1)
-        peer = self.boot_on(a2)
+        server, peer, _ = self.pair()
         expected = {s['id']: self.links(s) for s in (server, peer)}
-        self.assert_reaches(peer, server, '10.10.0.11')
         pids = {}
         for s in (server, peer):
             # The operator's choice: containers come back with the engine.
@@ -714,9 +714,7 @@ class TestEngineRestart(NetworkTestCase):
             self._wait_for_new_process(s, pids[s['id']])
             self.wait_for_links(s, expected[s['id']])
         self.assert_reaches(peer, server, '10.10.0.11')
-        self.assertEqual(['create'], [a['action'] for a in
-                                      self.api.get_instance_actions(
-                                          server['id'])])
+        self.assert_no_nova_action(server)
 
     def _wait_for_new_process(self, server, old_pid):
         for _ in range(300):
