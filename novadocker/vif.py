@@ -12,6 +12,8 @@ with it, so every start of the container needs a new plug.
 """
 
 import ipaddress
+import os
+import socket
 
 from nova import exception
 from nova.network import model as network_model
@@ -35,6 +37,9 @@ VETH_OVS_PREFIX = 'tap'
 HYBRID_OVS_PREFIX = 'qvo'
 HYBRID_BRIDGE_PREFIX = 'qbr'
 NIC_NAME_LEN = 14
+# Seconds to wait for an OVSDB to accept a connection before the first
+# sweep: without one there is nothing to sweep.
+OVSDB_PROBE_SECONDS = 2
 # Default routes of the first port win; later ports get worse metrics.
 BASE_METRIC = 100
 USERSPACE_DATAPATH = 'netdev'
@@ -146,6 +151,25 @@ def addressing(vif, position):
             default = '0.0.0.0/0' if net.version == 4 else '::/0'
             routes.append((default, gateway, metric, net.version))
     return addresses, routes
+
+
+def ovsdb_answers(connection):
+    """Whether an OVSDB connection string (unix:, tcp:, ssl:) is served.
+
+    os-vif waits its whole OVSDB timeout (two minutes by default) for a
+    switch that is not there; a host without Open vSwitch must not make
+    every delete wait that long.
+    """
+    kind, _, address = connection.partition(':')
+    if kind == 'unix':
+        return os.path.exists(address)
+    host, _, port = address.rpartition(':')
+    try:
+        socket.create_connection((host.strip('[]'), int(port)),
+                                 timeout=OVSDB_PROBE_SECONDS).close()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _events_expected(vif):
@@ -265,6 +289,11 @@ class VIFDriver:
         """
         self._os_vif()
         if self._ovs is None:
+            if not ovsdb_answers(CONF.os_vif_ovs.ovsdb_connection):
+                LOG.debug('No OVSDB at %s: no OVS port to look for',
+                          CONF.os_vif_ovs.ovsdb_connection,
+                          instance=instance)
+                return
             # os-vif's own OVSDB access, with its [os_vif_ovs] options.
             self._ovs = ovsdb_lib.BaseOVS(CONF.os_vif_ovs)
         db = self._ovs.ovsdb

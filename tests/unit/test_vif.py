@@ -1,5 +1,9 @@
 """What the driver makes of network_info: names, addresses, routes, DNS."""
 
+import os
+import socket
+
+import fixtures
 import testtools
 
 from nova.network import model
@@ -133,3 +137,28 @@ class TestSupportedTypes(testtools.TestCase):
         system = self.driver._to_os_vif(make_vif())
         self.assertFalse(self.driver._tx_checksum(netdev))
         self.assertTrue(self.driver._tx_checksum(system))
+
+
+class TestOvsdbAnswers(testtools.TestCase):
+    """No switch, no sweep: a delete must not wait for os-vif's timeout."""
+
+    def test_unix_socket_there_or_not(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(directory, 'db.sock')
+        self.assertFalse(vifs.ovsdb_answers('unix:' + path))
+        server = socket.socket(socket.AF_UNIX)
+        self.addCleanup(server.close)
+        server.bind(path)
+        server.listen(1)
+        self.assertTrue(vifs.ovsdb_answers('unix:' + path))
+
+    def test_tcp_listener_or_refused(self):
+        server = socket.socket()
+        self.addCleanup(server.close)
+        server.bind(('127.0.0.1', 0))
+        port = server.getsockname()[1]
+        server.listen(1)
+        self.assertTrue(vifs.ovsdb_answers('tcp:127.0.0.1:%d' % port))
+        server.close()
+        self.assertFalse(vifs.ovsdb_answers('tcp:127.0.0.1:%d' % port))
+        self.assertFalse(vifs.ovsdb_answers('tcp:[::1]:%d' % port))
