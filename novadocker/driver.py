@@ -14,19 +14,24 @@ import docker.errors
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova import context as nova_context
 from nova import exception
+from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
 import os_resource_classes as orc
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import units
 from oslo_utils import versionutils
 
 from novadocker import conf
 from novadocker import engine
+from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import image as images
+from novadocker import privsep
 from novadocker import vif as vifs
 
 CONF = conf.CONF
@@ -118,6 +123,7 @@ class DockerDriver(driver.ComputeDriver):
         self.engine = engine.Engine()
         self._resources = None
         self.vif_driver = vifs.VIFDriver()
+        self._starts = None
 
     # -- host ---------------------------------------------------------------
 
@@ -130,6 +136,14 @@ class DockerDriver(driver.ComputeDriver):
         LOG.info('Using Docker engine %s (API %s) at %s',
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
+        self._starts = events.StartWatcher(self.engine, CONF.host,
+                                           self._started_by_engine)
+        self._starts.start()
+
+    def cleanup_host(self, host):
+        if self._starts is not None:
+            self._starts.stop()
+            self._starts = None
 
     def get_available_nodes(self, refresh=False):
         return [CONF.host]
@@ -355,7 +369,18 @@ class DockerDriver(driver.ComputeDriver):
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
         if destroy_vifs:
-            self.unplug_vifs(instance, network_info)
+            with self._ports_lock(instance):
+                self.unplug_vifs(instance, network_info)
+                self._sweep_ovs(instance)
+
+    def _sweep_ovs(self, instance):
+        try:
+            self.vif_driver.sweep(instance)
+        except Exception as e:
+            # The container is gone; a switch that cannot be reached must
+            # not keep the instance from being deleted.
+            LOG.warning('Could not look for OVS ports left for the '
+                        'instance: %s', e, instance=instance)
 
     # -- power --------------------------------------------------------------
 
@@ -442,20 +467,48 @@ class DockerDriver(driver.ComputeDriver):
             if CONF.vif_plugging_is_fatal:
                 raise exception.VirtualInterfaceCreateException()
 
+    @staticmethod
+    def _ports_lock(instance):
+        # Nova's operations and the watch of engine starts both plug.
+        return lockutils.lock('novadocker-ports-%s' % instance.uuid)
+
+    def _started_by_engine(self, instance_uuid):
+        """Plug the ports of a container the engine started on its own."""
+        context = nova_context.get_admin_context()
+        try:
+            instance = objects.Instance.get_by_uuid(
+                context, instance_uuid, expected_attrs=['info_cache'])
+        except exception.InstanceNotFound:
+            return
+        if instance.host != CONF.host or instance.task_state is not None:
+            # An operation under way (a boot, a reboot, a power on, a
+            # delete) plugs for itself or needs no ports.
+            return
+        container = self.engine.find(instance_uuid)
+        if container is not None:
+            self._plug_container(instance, instance.get_network_info(),
+                                 container)
+
     def _plug_container(self, instance, network_info, container, only=None):
         """Plug each port the running container does not have yet.
 
         A port counts as plugged when a device with its MAC is in the
         container's namespace: nova-compute restarts leave those alone.
         """
-        if not network_info:
+        if not network_info and not container.attrs['HostConfig'].get('Dns'):
+            # No ports, and no name servers of ports it once had.
             return
-        container.reload()
-        pid = container.attrs['State'].get('Pid')
-        if not container.attrs['State'].get('Running') or not pid:
-            LOG.debug('Container not running: its ports are plugged when it '
-                      'starts', instance=instance)
-            return
+        with self._ports_lock(instance):
+            container.reload()
+            pid = container.attrs['State'].get('Pid')
+            if not container.attrs['State'].get('Running') or not pid:
+                LOG.debug('Container not running: its ports are plugged '
+                          'when it starts', instance=instance)
+                return
+            self._plug_ports(instance, network_info, pid, only)
+            self._sync_dns(instance, container, network_info)
+
+    def _plug_ports(self, instance, network_info, pid, only):
         present = self.vif_driver.container_links(pid)
         names = set(present.values())
         for position, vif in enumerate(network_info):
@@ -470,6 +523,40 @@ class DockerDriver(driver.ComputeDriver):
                 n += 1
             self.vif_driver.plug(instance, vif, pid, ifname, position)
             names.add(ifname)
+
+    def _sync_dns(self, instance, container, network_info, gone=()):
+        """Make the container's name servers those of its ports.
+
+        The engine writes resolv.conf from the list given at create time,
+        again at every start, and knows nothing of the ports attached or
+        detached since.
+        """
+        path = container.attrs.get('ResolvConfPath')
+        if not path:
+            return
+        try:
+            current = vifs.resolv_conf_servers(
+                self._read_file(container, '/etc/resolv.conf'))
+            # Create-time servers came from ports; the detached port's go.
+            dropped = set(container.attrs['HostConfig'].get('Dns') or [])
+            dropped.update(vifs.dns_servers(gone))
+            wanted = vifs.nameservers(current, network_info, dropped)
+            if wanted != current:
+                privsep.set_nameservers(path, wanted)
+                LOG.debug('Name servers of the container now %s', wanted,
+                          instance=instance)
+        except Exception as e:
+            # The ports work; a stale resolv.conf must not undo them.
+            LOG.warning('Could not update the name servers in the '
+                        'container\'s /etc/resolv.conf: %s', e,
+                        instance=instance)
+
+    @staticmethod
+    def _read_file(container, path):
+        chunks, _stat = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b''.join(chunks))) as tar:
+            member = tar.next()
+            return tar.extractfile(member).read().decode('utf-8', 'replace')
 
     @_engine_errors
     def plug_vifs(self, instance, network_info):
@@ -499,12 +586,25 @@ class DockerDriver(driver.ComputeDriver):
 
     def detach_interface(self, context, instance, vif):
         try:
-            self.vif_driver.unplug(instance, vif)
+            with self._ports_lock(instance):
+                self.vif_driver.unplug(instance, vif)
         except Exception as e:
             LOG.error('Detaching port %s failed: %s', vif['id'], e,
                       instance=instance)
             raise exception.InterfaceDetachFailed(
                 instance_uuid=instance.uuid)
+        remaining = [v for v in instance.get_network_info()
+                     if v['id'] != vif['id']]
+        try:
+            container = self.engine.find(instance.uuid)
+        except engine.UNREACHABLE as e:
+            # The port is gone already; its name servers go at next start.
+            LOG.warning('Could not update the container\'s name servers: '
+                        '%s', e, instance=instance)
+            return
+        if container is not None and container.attrs['State'].get('Running'):
+            with self._ports_lock(instance):
+                self._sync_dns(instance, container, remaining, gone=[vif])
 
     # -- snapshot -----------------------------------------------------------
 

@@ -85,9 +85,9 @@ class Engine:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return container
 
-    def our_labels(self):
+    def our_labels(self, running=False):
         """The labels of every container this compute service made."""
         containers = self.client.api.containers(
-            all=True,
+            all=not running,
             filters={'label': [UUID_LABEL, '%s=%s' % (HOST_LABEL, CONF.host)]})
         return [c['Labels'] for c in containers]

@@ -9,6 +9,9 @@ netlink job with pyroute2: no shell, no command line built from input.
 import array
 import errno
 import fcntl
+import ipaddress
+import os
+import re
 import socket
 import struct
 
@@ -28,6 +31,10 @@ sys_admin_pctxt = priv_context.PrivContext(
     capabilities=[caps.CAP_NET_ADMIN, caps.CAP_SYS_ADMIN,
                   caps.CAP_SYS_PTRACE],
 )
+
+# The file the engine keeps for a container's /etc/resolv.conf, and bind
+# mounts into it: <docker root>/containers/<container id>/resolv.conf.
+_RESOLV_CONF = re.compile(r'^/.+/containers/[0-9a-f]{64}/resolv\.conf$')
 
 # From linux/sockios.h and linux/ethtool.h.
 SIOCETHTOOL = 0x8946
@@ -153,3 +160,23 @@ def delete_link(name):
         except NetlinkError as e:
             if e.code != errno.ENODEV:
                 raise
+
+
+@sys_admin_pctxt.entrypoint
+def set_nameservers(path, servers):
+    """Make the nameserver lines of a container's resolv.conf ``servers``.
+
+    Only the engine's own copy of a container's resolv.conf qualifies, and
+    only its nameserver lines change. It is written in place: the container
+    sees the file through a bind mount, which a new file would not replace.
+    """
+    if os.path.normpath(path) != path or not _RESOLV_CONF.match(path):
+        raise ValueError('%s is not the resolv.conf of a container' % path)
+    lines = ['nameserver %s' % ipaddress.ip_address(s) for s in servers]
+    fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    with os.fdopen(fd, 'r+') as f:
+        kept = [line for line in f.read().splitlines()
+                if line.split()[:1] != ['nameserver']]
+        f.seek(0)
+        f.truncate()
+        f.write(''.join(line + '\n' for line in kept + lines))

@@ -12,6 +12,8 @@ with it, so every start of the container needs a new plug.
 """
 
 import ipaddress
+import os
+import socket
 
 from nova import exception
 from nova.network import model as network_model
@@ -19,6 +21,7 @@ from nova.network import os_vif_util
 import os_vif
 from os_vif import objects as osv_objects
 from oslo_log import log as logging
+from vif_plug_ovs.ovsdb import ovsdb_lib
 
 from novadocker import conf
 from novadocker import privsep
@@ -28,7 +31,15 @@ LOG = logging.getLogger(__name__)
 
 # Name of the container end while it is still in the host's namespace.
 PEER_PREFIX = 'tin'
+# OVS ports of ours whose name says which Linux devices go with them: our
+# veth (tap), or the hybrid plug's veth (qvo, peer qvb) and bridge (qbr).
+VETH_OVS_PREFIX = 'tap'
+HYBRID_OVS_PREFIX = 'qvo'
+HYBRID_BRIDGE_PREFIX = 'qbr'
 NIC_NAME_LEN = 14
+# Seconds to wait for an OVSDB to accept a connection before the first
+# sweep: without one there is nothing to sweep.
+OVSDB_PROBE_SECONDS = 2
 # Default routes of the first port win; later ports get worse metrics.
 BASE_METRIC = 100
 USERSPACE_DATAPATH = 'netdev'
@@ -65,19 +76,52 @@ def container_settings(network_info):
     IPv6 is off by default in a Docker container's namespace and the kernel
     refuses IPv6 addresses on its devices; devices plugged later inherit
     "default". Name servers come from the ports' subnets; Docker writes them
-    to the container's /etc/resolv.conf (and keeps them over restarts).
+    to the container's /etc/resolv.conf at every start (the driver updates
+    the file for ports attached or detached later).
     """
     settings = {'sysctls': {'net.ipv6.conf.all.disable_ipv6': '0',
                             'net.ipv6.conf.default.disable_ipv6': '0'}}
-    servers = []
-    for vif in network_info or []:
-        for subnet in (vif.get('network') or {}).get('subnets', []):
-            for dns in subnet.get('dns', []):
-                if dns.get('address') and dns['address'] not in servers:
-                    servers.append(dns['address'])
+    servers = dns_servers(network_info)
     if servers:
         settings['dns'] = servers
     return settings
+
+
+def dns_servers(network_info):
+    """The name servers of the ports' subnets, in port order, once each.
+
+    Only subnets the port has an address in count, as for routes.
+    """
+    servers = []
+    for vif in network_info or []:
+        for subnet in (vif.get('network') or {}).get('subnets', []):
+            if not subnet.get('ips'):
+                continue
+            for dns in subnet.get('dns', []):
+                if dns.get('address') and dns['address'] not in servers:
+                    servers.append(dns['address'])
+    return servers
+
+
+def nameservers(current, network_info, dropped=()):
+    """The name servers a container's resolv.conf should list.
+
+    Those of its ports, as at create time, where any port has some. Where
+    none has, the engine's choice at create time stays (the host's, or
+    public ones), less ``dropped``: servers of ports the container no
+    longer has.
+    """
+    servers = dns_servers(network_info)
+    if servers:
+        return servers
+    return [s for s in current if s not in dropped]
+
+
+def resolv_conf_servers(text):
+    """The nameserver addresses of a resolv.conf."""
+    return [fields[1] for fields in (line.split() for line in
+                                     text.splitlines())
+            if len(fields) > 1 and fields[0] == 'nameserver']
 
 
 def addressing(vif, position):
@@ -109,6 +153,25 @@ def addressing(vif, position):
     return addresses, routes
 
 
+def ovsdb_answers(connection):
+    """Whether an OVSDB connection string (unix:, tcp:, ssl:) is served.
+
+    os-vif waits its whole OVSDB timeout (two minutes by default) for a
+    switch that is not there; a host without Open vSwitch must not make
+    every delete wait that long.
+    """
+    kind, _, address = connection.partition(':')
+    if kind == 'unix':
+        return os.path.exists(address)
+    host, _, port = address.rpartition(':')
+    try:
+        socket.create_connection((host.strip('[]'), int(port)),
+                                 timeout=OVSDB_PROBE_SECONDS).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _events_expected(vif):
     # Ports already ACTIVE will not send another network-vif-plugged.
     return (vif.get('active', True) is False and
@@ -125,6 +188,7 @@ class VIFDriver:
 
     def __init__(self):
         self._os_vif_ready = False
+        self._ovs = None
 
     def _os_vif(self):
         # nova-compute's main initializes os-vif; Nova's test harness and
@@ -214,6 +278,40 @@ class VIFDriver:
                 # error, and a delete must go on to remove the container.
                 LOG.warning('Could not remove device %s of port %s: %s',
                             name, vif['id'], e, instance=instance)
+
+    def sweep(self, instance):
+        """Remove every OVS port still marked with a deleted instance.
+
+        os-vif marks the ports it adds with the instance (external_ids
+        vm-uuid). network_info can be stale at delete (a port removed in
+        Neutron first, a detach that failed half way): without this, the
+        OVS port and devices of a port Nova no longer knows would stay.
+        """
+        self._os_vif()
+        if self._ovs is None:
+            if not ovsdb_answers(CONF.os_vif_ovs.ovsdb_connection):
+                LOG.debug('No OVSDB at %s: no OVS port to look for',
+                          CONF.os_vif_ovs.ovsdb_connection,
+                          instance=instance)
+                return
+            # os-vif's own OVSDB access, with its [os_vif_ovs] options.
+            self._ovs = ovsdb_lib.BaseOVS(CONF.os_vif_ovs)
+        db = self._ovs.ovsdb
+        rows = db.db_find('Interface',
+                          ('external_ids', '=', {'vm-uuid': instance.uuid}),
+                          columns=['name']).execute(check_error=True)
+        for name in sorted({row['name'] for row in rows}):
+            LOG.info('Removing OVS port %s, left for a port the instance no '
+                     'longer has', name, instance=instance)
+            db.del_port(name, if_exists=True).execute(check_error=True)
+            devices = []
+            if name.startswith(VETH_OVS_PREFIX):
+                devices = [name]
+            elif name.startswith(HYBRID_OVS_PREFIX):
+                suffix = name[len(HYBRID_OVS_PREFIX):]
+                devices = [name, HYBRID_BRIDGE_PREFIX + suffix]
+            for device in devices:
+                privsep.delete_link(device)
 
     @staticmethod
     def container_links(pid):

@@ -304,6 +304,52 @@ ALL_PHASES="pre-install install post-config extra test-config"
     [ "$(iniget "$GLANCE_API_CONF" DEFAULT container_formats)" = ami,bare,ova ]
 }
 
+@test "post-config: ML2/OVS node: os-vif's OVSDB is the agent's, vif plugging passed through" {
+    ENABLED_SERVICES+=,q-svc,q-agt VIF_PLUGGING_IS_FATAL=True VIF_PLUGGING_TIMEOUT=300
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
+        [ "$(iniget "$conf" os_vif_ovs ovsdb_connection)" = tcp:127.0.0.1:6640 ]
+        [ "$(iniget "$conf" DEFAULT vif_plugging_is_fatal)" = True ]
+        [ "$(iniget "$conf" DEFAULT vif_plugging_timeout)" = 300 ]
+    done
+}
+
+@test "post-config: OVN node: the OVSDB lib/nova would name, IPv6 too" {
+    ENABLED_SERVICES+=,ovn-controller OVSDB_SERVER_LOCAL_HOST=[::1]
+    VIF_PLUGGING_IS_FATAL=False VIF_PLUGGING_TIMEOUT=30
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CPU_CONF" os_vif_ovs ovsdb_connection)" = "tcp:[::1]:6640" ]
+    [ "$(iniget "$NOVA_CPU_CONF" DEFAULT vif_plugging_is_fatal)" = False ]
+    [ "$(iniget "$NOVA_CPU_CONF" DEFAULT vif_plugging_timeout)" = 30 ]
+}
+
+@test "post-config: NOVA_DOCKER_OVSDB_CONNECTION wins" {
+    ENABLED_SERVICES+=,q-agt OVSDB_SERVER_LOCAL_HOST=10.0.0.5
+    NOVA_DOCKER_OVSDB_CONNECTION=unix:/run/openvswitch/db.sock
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CPU_CONF" os_vif_ovs ovsdb_connection)" = unix:/run/openvswitch/db.sock ]
+}
+
+@test "post-config: no OVS on the node, no networking options" {
+    VIF_PLUGGING_IS_FATAL=True VIF_PLUGGING_TIMEOUT=300
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ -z "$(iniget "$NOVA_CPU_CONF" os_vif_ovs ovsdb_connection)" ]
+    [ -z "$(iniget "$NOVA_CPU_CONF" DEFAULT vif_plugging_timeout)" ]
+}
+
+@test "post-config: vif plugging left to nova's defaults when DevStack sets none" {
+    ENABLED_SERVICES+=,q-agt
+    unset VIF_PLUGGING_IS_FATAL VIF_PLUGGING_TIMEOUT
+    ND_NOUNSET=1 run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CPU_CONF" os_vif_ovs ovsdb_connection)" = tcp:127.0.0.1:6640 ]
+    [ -z "$(iniget "$NOVA_CPU_CONF" DEFAULT vif_plugging_is_fatal)" ]
+}
+
 @test "post-config: twice gives byte-identical files" {
     printf '[image_format]\ncontainer_formats = ami,bare\n' > "$GLANCE_API_CONF"
     run_stack post-config

@@ -15,6 +15,7 @@ contexts ask for.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,12 +25,17 @@ import fixtures
 # Nova's functional package patches eventlet in. It must come before
 # oslo.privsep's daemon module, which looks at import time.
 import nova.tests.functional  # noqa: F401
+from nova import context as nova_context
+from nova.network import model as network_model
+from nova import objects
 import os_vif
 from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 
+from novadocker import conf  # noqa: F401 (registers [docker])
 from novadocker import privsep  # noqa: F401 (registers its options)
 from tests.functional import base
+from tests.functional import private_engine
 
 BRIDGE = 'br-ndtest'
 OVSDB = 'unix:/var/run/openvswitch/db.sock'
@@ -163,6 +169,9 @@ class NetworkTestCase(base.DockerDriverTestCase):
                           'nexthop': '10.10.0.254'}]},
         'b': {'vlan': 102, 'mtu': 1500, 'v4': '10.10.0.0/24',
               'v6': None, 'dns': [], 'routes': []},
+        # Shares a name server with a.
+        'c': {'vlan': 103, 'mtu': 1500, 'v4': '10.20.0.0/24',
+              'v6': None, 'dns': ['10.20.0.53', '10.10.0.53'], 'routes': []},
     }
 
     def setUp(self):
@@ -284,6 +293,22 @@ class NetworkTestCase(base.DockerDriverTestCase):
         self.booted.append(server['id'])
         return self._wait_for_state_change(server, expected)
 
+    def pair(self):
+        """Two servers on network a; the first one listens at 10.10.0.11."""
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12)
+        server = self.boot_on(a1)
+        peer = self.boot_on(a2)
+        self.assert_reaches(peer, server, '10.10.0.11')
+        return server, peer, a1
+
+    def assert_no_nova_action(self, server):
+        """Nothing happened to the server through Nova since its boot."""
+        self.assertEqual('ACTIVE', self.api.get_server(server['id'])['status'])
+        self.assertEqual(['create'], [a['action'] for a in
+                                      self.api.get_instance_actions(
+                                          server['id'])])
+
     def run_in(self, server, *argv):
         result = self.container(server).exec_run(('/bin/busybox',) + argv)
         return result.exit_code, result.output.decode()
@@ -307,6 +332,40 @@ class NetworkTestCase(base.DockerDriverTestCase):
             mtu = int(fields[fields.index('mtu') + 1])
             result[name] = (mac, mtu, sorted(found.get(name, [])))
         return result
+
+    def nameservers(self, server):
+        code, out = self.run_in(server, 'cat', '/etc/resolv.conf')
+        self.assertEqual(0, code, out)
+        return [line.split()[1] for line in out.splitlines()
+                if line.startswith('nameserver ')]
+
+    def attach(self, server, port_id):
+        self.api.attach_interface(server['id'], {'interfaceAttachment': {
+            'port_id': port_id}})
+        self._wait_for_port(server, port_id, True)
+
+    def detach(self, server, port_id):
+        self.api.detach_interface(server['id'], port_id)
+        self._wait_for_port(server, port_id, False)
+
+    def _wait_for_port(self, server, port_id, attached):
+        for _ in range(50):
+            ports = [i['port_id'] for i in
+                     self.api.get_port_interfaces(server['id'])]
+            if (port_id in ports) == attached:
+                return
+            time.sleep(0.1)
+        self.fail('port %s not %s' % (
+            port_id, 'attached' if attached else 'detached'))
+
+    def wait_for_links(self, server, expected, what=None):
+        """Until the container's devices are ``expected`` again."""
+        for _ in range(100):
+            found = self.links(server)
+            if found == expected:
+                return
+            time.sleep(0.2)
+        self.assertEqual(expected, found, what)
 
     def listen(self, server, text):
         self.container(server).exec_run(
@@ -424,12 +483,8 @@ class TestConnectivity(NetworkTestCase):
         self.assertEqual(0, code, out)
 
     def test_reboot_stop_start_pause_and_compute_restart_keep_wiring(self):
-        self.agent()
-        a1, a2 = self.port('a', 11), self.port('a', 12)
-        server = self.boot_on(a1)
-        peer = self.boot_on(a2)
+        server, peer, a1 = self.pair()
         expected = self.links(server)
-        self.assert_reaches(peer, server, '10.10.0.11')
 
         def check(what):
             self.assertEqual(expected, self.links(server), what)
@@ -473,37 +528,16 @@ class TestConnectivity(NetworkTestCase):
                       self.port('a', 13))
         server = self.boot_on(a1)
         peer = self.boot_on(a2)
-        self.api.attach_interface(server['id'], {'interfaceAttachment': {
-            'port_id': a3}})
-        self._wait_for_port_attach(server, a3)
+        self.attach(server, a3)
         links = self.links(server)
         self.assertEqual('fa:16:3e:65:00:0d', links['eth1'][0])
         self.assertIn('10.10.0.13/24', links['eth1'][2])
         self.assert_reaches(peer, server, '10.10.0.13')
-        self.api.detach_interface(server['id'], a3)
-        self._wait_for_port_detach(server, a3)
+        self.detach(server, a3)
         self.assertNotIn('eth1', self.links(server))
         self.assertEqual(set(), self.ours_on_host([a3]))
         self.assertIsNone(self.fetch(peer, '10.10.0.13'))
         self.assert_reaches(peer, server, '10.10.0.11')
-
-    def _wait_for_port_attach(self, server, port_id):
-        for _ in range(50):
-            ports = [i['port_id'] for i in
-                     self.api.get_port_interfaces(server['id'])]
-            if port_id in ports:
-                return
-            time.sleep(0.1)
-        self.fail('port %s not attached' % port_id)
-
-    def _wait_for_port_detach(self, server, port_id):
-        for _ in range(50):
-            ports = [i['port_id'] for i in
-                     self.api.get_port_interfaces(server['id'])]
-            if port_id not in ports:
-                return
-            time.sleep(0.1)
-        self.fail('port %s not detached' % port_id)
 
 
 class TestPluggingEvents(NetworkTestCase):
@@ -558,3 +592,134 @@ class TestLeaks(NetworkTestCase):
             all=True, filters={'label': 'org.openstack.nova.instance_uuid'})
             if c.labels['org.openstack.nova.instance_uuid']
             in self._servers()])
+
+
+class TestEngineStarts(NetworkTestCase):
+    """Containers the engine starts without Nova get their ports back."""
+
+    def test_restart_behind_novas_back_is_plugged_again(self):
+        server, peer, a1 = self.pair()
+        expected = self.links(server)
+        restarts = {
+            'docker restart': lambda c: c.restart(timeout=0),
+            'docker stop, docker start': lambda c: (c.stop(timeout=0),
+                                                    c.start()),
+        }
+        for what, restart in restarts.items():
+            container = self.container(server)
+            old_pid = container.attrs['State']['Pid']
+            restart(container)
+            self.assertNotEqual(old_pid,
+                                self.container(server).attrs['State']['Pid'],
+                                what)
+            self.wait_for_links(server, expected, what)
+            self.assert_reaches(peer, server, '10.10.0.11')
+        # Nova did nothing, and the switch has one port for a1.
+        self.assert_no_nova_action(server)
+        self.assertEqual(1, len([i for i in ovs_table(
+            'Interface', 'name', 'external_ids')
+            if i['external_ids'].get('iface-id') == a1]))
+
+
+class TestNameServers(NetworkTestCase):
+
+    def test_attach_adds_and_detach_removes_name_servers(self):
+        self.agent()
+        a1, c1 = self.port('a', 11), self.port('c', 31)
+        server = self.boot_on(a1)
+        self.assertEqual(['10.10.0.53'], self.nameservers(server))
+        self.attach(server, c1)
+        self.assertEqual(['10.10.0.53', '10.20.0.53'],
+                         self.nameservers(server))
+        # The engine writes the create-time list at every start.
+        expected = self.links(server)
+        self.container(server).restart(timeout=0)
+        self.wait_for_links(server, expected)
+        self.assertEqual(['10.10.0.53', '10.20.0.53'],
+                         self.nameservers(server))
+        # 10.10.0.53 is a1's too: it stays.
+        self.detach(server, c1)
+        self.assertEqual(['10.10.0.53'], self.nameservers(server))
+        self.detach(server, a1)
+        self.assertEqual([], self.nameservers(server))
+
+
+class TestDeleteSweep(NetworkTestCase):
+
+    def test_delete_removes_ovs_ports_network_info_lacks(self):
+        self.agent()
+        a1, a2 = self.port('a', 11), self.port('a', 12, hybrid=True)
+        server = self.boot_on(a1, a2)
+        # Nova's record loses a2 (as when Neutron deleted the port first),
+        # and someone plugged a port for the instance behind Nova's back.
+        self._forget_port(server, a2)
+        stray = self._ovs_veth(server['id'])
+        other = self._ovs_veth(uuidutils.generate_uuid())
+        self._delete_server(server)
+        self.booted.remove(server['id'])
+        self.assertEqual(set(), self.ours_on_host([a1, a2]))
+        ports = ovs_vsctl('list-ports', BRIDGE).split()
+        self.assertNotIn(stray, ports)
+        self.assertNotIn(stray, host_links())
+        # Another instance's port stays.
+        self.assertIn(other, ports)
+        self.assertIn(other, host_links())
+
+    def _forget_port(self, server, port_id):
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(
+                ctxt, self.cell_mappings['cell1']) as cctxt:
+            cache = objects.InstanceInfoCache.get_by_instance_uuid(
+                cctxt, server['id'])
+            cache.network_info = network_model.NetworkInfo(
+                [vif for vif in cache.network_info if vif['id'] != port_id])
+            cache.save()
+
+    def _ovs_veth(self, vm_uuid):
+        """A veth on the switch marked for ``vm_uuid`` as os-vif marks."""
+        name = 'tap' + uuidutils.generate_uuid()[:11]
+        subprocess.run(['ip', 'link', 'add', name, 'type', 'veth', 'peer',
+                        'name', 'tin' + name[3:]], check=True)
+        self.addCleanup(subprocess.run, ['ip', 'link', 'del', name],
+                        check=False, capture_output=True)
+        ovs_vsctl('add-port', BRIDGE, name, '--', 'set', 'Interface', name,
+                  'external_ids:vm-uuid=%s' % vm_uuid,
+                  'external_ids:iface-id=%s' % uuidutils.generate_uuid())
+        self.addCleanup(subprocess.run, ['ovs-vsctl', '--if-exists',
+                                         'del-port', name], check=False)
+        return name
+
+
+class TestEngineRestart(NetworkTestCase):
+    """A real restart of dockerd, on an engine of the test's own."""
+
+    def _setup_compute_service(self):
+        if not shutil.which('dockerd'):
+            self.skipTest('needs dockerd to run an engine of its own')
+        self.engine = self.useFixture(private_engine.PrivateEngine())
+        self.docker = self.engine.client
+        self.flags(api_url=self.engine.url, group='docker')
+        return super()._setup_compute_service()
+
+    def test_containers_the_restarted_engine_starts_are_plugged(self):
+        server, peer, _ = self.pair()
+        expected = {s['id']: self.links(s) for s in (server, peer)}
+        pids = {}
+        for s in (server, peer):
+            # The operator's choice: containers come back with the engine.
+            self.container(s).update(restart_policy={'Name': 'always'})
+            pids[s['id']] = self.container(s).attrs['State']['Pid']
+        self.engine.restart()
+        for s in (server, peer):
+            self._wait_for_new_process(s, pids[s['id']])
+            self.wait_for_links(s, expected[s['id']])
+        self.assert_reaches(peer, server, '10.10.0.11')
+        self.assert_no_nova_action(server)
+
+    def _wait_for_new_process(self, server, old_pid):
+        for _ in range(300):
+            state = self.container(server).attrs['State']
+            if state.get('Running') and state.get('Pid') != old_pid:
+                return
+            time.sleep(0.2)
+        self.fail('the engine did not start %s again' % server['id'])

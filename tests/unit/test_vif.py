@@ -1,5 +1,9 @@
 """What the driver makes of network_info: names, addresses, routes, DNS."""
 
+import os
+import socket
+
+import fixtures
 import testtools
 
 from nova.network import model
@@ -71,6 +75,28 @@ class TestContainerSettings(testtools.TestCase):
         self.assertNotIn('dns', vifs.container_settings([]))
 
 
+class TestNameServers(testtools.TestCase):
+
+    def test_subnets_without_an_address_of_the_port_do_not_count(self):
+        vif = make_vif()
+        for subnet in vif['network']['subnets']:
+            subnet['ips'] = []
+        self.assertEqual([], vifs.dns_servers([vif]))
+
+    def test_ports_servers_replace_what_docker_wrote(self):
+        self.assertEqual(['10.10.0.53'], vifs.nameservers(
+            ['8.8.8.8', '10.10.0.53'], [make_vif()]))
+
+    def test_without_port_servers_only_dropped_ones_go(self):
+        self.assertEqual(['192.0.2.1'], vifs.nameservers(
+            ['192.0.2.1', '10.10.0.53'], [], dropped={'10.10.0.53'}))
+
+    def test_resolv_conf_servers(self):
+        self.assertEqual(['10.0.0.1', 'fd00::1'], vifs.resolv_conf_servers(
+            '# nameserver 9.9.9.9\nsearch example.org\n'
+            'nameserver 10.0.0.1\nnameserver  fd00::1\nnameserver\n'))
+
+
 class TestEvents(testtools.TestCase):
 
     def test_only_ports_not_yet_active_are_waited_for(self):
@@ -111,3 +137,28 @@ class TestSupportedTypes(testtools.TestCase):
         system = self.driver._to_os_vif(make_vif())
         self.assertFalse(self.driver._tx_checksum(netdev))
         self.assertTrue(self.driver._tx_checksum(system))
+
+
+class TestOvsdbAnswers(testtools.TestCase):
+    """No switch, no sweep: a delete must not wait for os-vif's timeout."""
+
+    def test_unix_socket_there_or_not(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(directory, 'db.sock')
+        self.assertFalse(vifs.ovsdb_answers('unix:' + path))
+        server = socket.socket(socket.AF_UNIX)
+        self.addCleanup(server.close)
+        server.bind(path)
+        server.listen(1)
+        self.assertTrue(vifs.ovsdb_answers('unix:' + path))
+
+    def test_tcp_listener_or_refused(self):
+        server = socket.socket()
+        self.addCleanup(server.close)
+        server.bind(('127.0.0.1', 0))
+        port = server.getsockname()[1]
+        server.listen(1)
+        self.assertTrue(vifs.ovsdb_answers('tcp:127.0.0.1:%d' % port))
+        server.close()
+        self.assertFalse(vifs.ovsdb_answers('tcp:127.0.0.1:%d' % port))
+        self.assertFalse(vifs.ovsdb_answers('tcp:[::1]:%d' % port))

@@ -1,0 +1,74 @@
+"""A Docker engine of the test's own, which the test may restart.
+
+The machine's engine is shared with other work and must not be restarted;
+this one is a second dockerd with its own data, exec root (and containerd
+under it) and socket, no bridge and no iptables rules. Only tests that
+restart the engine use it.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import docker
+import fixtures
+
+START_SECONDS = 60
+
+
+class PrivateEngine(fixtures.Fixture):
+
+    def _setUp(self):
+        # Short: unix socket paths under it must fit 108 bytes.
+        self.directory = tempfile.mkdtemp(prefix='ndd-', dir='/tmp')
+        self.addCleanup(shutil.rmtree, self.directory, True)
+        self.url = 'unix://' + os.path.join(self.directory, 'docker.sock')
+        self.process = None
+        self.addCleanup(self.stop)
+        self.start()
+        self.client = docker.DockerClient(base_url=self.url,
+                                          version='auto')
+        self.addCleanup(self._remove_containers)
+
+    def start(self):
+        log = open(os.path.join(self.directory, 'dockerd.log'), 'ab')
+        self.process = subprocess.Popen(
+            ['dockerd', '--data-root', os.path.join(self.directory, 'data'),
+             '--exec-root', os.path.join(self.directory, 'exec'),
+             '--pidfile', os.path.join(self.directory, 'dockerd.pid'),
+             '-H', self.url, '--bridge=none', '--iptables=false',
+             '--ip-masq=false', '--shutdown-timeout=1'],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + START_SECONDS
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError('private dockerd did not start; see '
+                                   '%s/dockerd.log' % self.directory)
+            time.sleep(0.2)
+
+    def _answers(self):
+        try:
+            with docker.APIClient(base_url=self.url, version='auto',
+                                  timeout=5) as client:
+                return client.ping()
+        except Exception:
+            return False
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(START_SECONDS)
+        self.process = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def _remove_containers(self):
+        if self.process is None:
+            return
+        for container in self.client.containers.list(all=True):
+            container.remove(force=True)

@@ -1,0 +1,60 @@
+"""The privileged writer of a container's name servers refuses other files."""
+
+import os
+
+import fixtures
+import testtools
+
+from novadocker import privsep
+
+CONTAINER = 'c7ef7cb933d3aa0f55b42c4734ad6ace9906e7ef5235f9109d0e0c5dcaa8184c'
+set_nameservers = privsep.set_nameservers
+
+
+class TestSetNameservers(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # In this process, as the privsep daemon would run it.
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
+        root = self.useFixture(fixtures.TempDir()).path
+        directory = os.path.join(root, 'containers', CONTAINER)
+        os.makedirs(directory)
+        self.path = os.path.join(directory, 'resolv.conf')
+        with open(self.path, 'w') as f:
+            f.write('search example.org\nnameserver 8.8.8.8\n'
+                    'options ndots:2\n')
+
+    def read(self):
+        with open(self.path) as f:
+            return f.read()
+
+    def test_replaces_only_nameserver_lines_in_place(self):
+        inode = os.stat(self.path).st_ino
+        set_nameservers(self.path, ['10.10.0.53', 'fd10::53'])
+        self.assertEqual('search example.org\noptions ndots:2\n'
+                         'nameserver 10.10.0.53\nnameserver fd10::53\n',
+                         self.read())
+        # The container sees the file through a bind mount of this inode.
+        self.assertEqual(inode, os.stat(self.path).st_ino)
+
+    def test_refuses_other_files(self):
+        other = os.path.join(os.path.dirname(self.path), 'hosts')
+        for path in (other, '/etc/resolv.conf',
+                     os.path.join(os.path.dirname(self.path), '..',
+                                  CONTAINER, 'resolv.conf')):
+            self.assertRaises(ValueError, set_nameservers, path,
+                              ['10.0.0.1'])
+
+    def test_refuses_a_symlink(self):
+        target = self.path + '.target'
+        os.rename(self.path, target)
+        os.symlink(target, self.path)
+        self.assertRaises(OSError, set_nameservers, self.path, ['10.0.0.1'])
+        self.assertIn('8.8.8.8', open(target).read())
+
+    def test_refuses_what_is_not_an_address(self):
+        self.assertRaises(ValueError, set_nameservers, self.path,
+                          ['10.0.0.1\nsearch evil.example'])
+        self.assertIn('nameserver 8.8.8.8', self.read())
