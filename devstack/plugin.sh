@@ -52,7 +52,7 @@ if is_service_enabled n-cpu g-api; then
     fi
 
     if [[ "$1" == "unstack" ]]; then
-        stop_nova_docker_containers
+        remove_nova_docker_containers
     fi
 
     if [[ "$1" == "clean" ]]; then

@@ -488,19 +488,19 @@ put_rootfs_in_files() {
 
 # --- unstack and clean -----------------------------------------------------
 
-@test "unstack: stops the driver's containers, found by label" {
+@test "unstack: removes the driver's containers, found by label, keeps the image" {
     printf 'c1\nc2\n' > "$ND_STATE/docker-ps"
     run nd_phase unstack
     [ "$status" -eq 0 ]
-    nd_calls '^docker .* ps -q --filter label=org.openstack.nova.instance_uuid$' | grep -q .
-    nd_calls '^docker .* stop c1 c2$' | grep -q .
-    [ -z "$(nd_calls ' rm ')" ]
+    nd_calls '^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid$' | grep -q .
+    nd_calls '^docker .* rm -f c1 c2$' | grep -q .
+    [ -z "$(nd_calls ' rmi ')" ]
 }
 
 @test "unstack: no containers, or no engine, is fine" {
     run nd_phase unstack
     [ "$status" -eq 0 ]
-    [ -z "$(nd_calls ' stop ')" ]
+    [ -z "$(nd_calls ' rm ')" ]
     nd_docker down
     run nd_phase unstack
     [ "$status" -eq 0 ]
