@@ -2,8 +2,9 @@
 
 The machine's engine is shared with other work and must not be restarted;
 this one is a second dockerd with its own data, exec root (and containerd
-under it) and socket, no bridge and no iptables rules. Only tests that
-restart the engine use it.
+under it), socket and bridge, and no iptables rules. Only tests that
+restart the engine use it. (``--bridge=none`` would make dockerd delete
+the machine's ``docker0`` at its start.)
 """
 
 import os
@@ -25,6 +26,11 @@ class PrivateEngine(fixtures.Fixture):
         self.directory = tempfile.mkdtemp(prefix='ndd-', dir='/tmp')
         self.addCleanup(shutil.rmtree, self.directory, True)
         self.url = 'unix://' + os.path.join(self.directory, 'docker.sock')
+        self.bridge = 'ndb' + os.path.basename(self.directory)[-8:]
+        subprocess.run(['ip', 'link', 'add', 'name', self.bridge,
+                        'type', 'bridge'], check=True)
+        self.addCleanup(subprocess.run,
+                        ['ip', 'link', 'del', self.bridge], check=False)
         self.process = None
         self.addCleanup(self.stop)
         self.start()
@@ -38,7 +44,7 @@ class PrivateEngine(fixtures.Fixture):
             ['dockerd', '--data-root', os.path.join(self.directory, 'data'),
              '--exec-root', os.path.join(self.directory, 'exec'),
              '--pidfile', os.path.join(self.directory, 'dockerd.pid'),
-             '-H', self.url, '--bridge=none', '--iptables=false',
+             '-H', self.url, '--bridge', self.bridge, '--iptables=false',
              '--ip-masq=false', '--shutdown-timeout=1'],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
