@@ -86,9 +86,9 @@ class Snapshot(harness.BenchCase):
 def conclude():
     if not FIGURES['ours']:
         return
-    ratio = measure.median(FIGURES['ours']) / measure.median(FIGURES['raw'])
-    RESULTS.check(BENCH, 'createImage / (commit + save)', ratio,
-                  '<= %.1f' % GOAL_RATIO, ratio <= GOAL_RATIO)
+    RESULTS.check_ratio(BENCH, 'createImage / (commit + save)',
+                        FIGURES['ours'], FIGURES['raw'], GOAL_RATIO,
+                        at_most=True)
     RESULTS.check_rss(BENCH, RSS)
 
 
