@@ -8,13 +8,11 @@ next boot of the same Glance image downloads nothing, whatever the image is
 called inside the tarball or in Glance.
 """
 
-from concurrent import futures
 import hashlib
 
 import docker.errors
 from nova import exception
 from nova.image import glance
-from nova import utils as nova_utils
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
@@ -46,56 +44,12 @@ def check_formats(image_id, container_format, disk_format):
                    'with disk_format %r' % (disk_format, DISK_FORMAT))
 
 
-# Bytes hashed per job of the hashing thread. While one batch is hashed the
-# one before it is sent to the engine: at most two are held in memory.
-HASH_BATCH = 1024 * 1024
-_EXECUTOR = None
-
-
-def _in_os_thread(func, *args):
-    """Start func in an OS thread; returns a callable that waits for it.
-
-    hashlib releases the GIL while it hashes a large buffer, so the hash
-    runs on another core while this thread sends data to the engine.
-    Under eventlet the call goes through its thread pool (tpool) and the
-    wait yields to other greenthreads.
-    """
-    global _EXECUTOR
-    eventlet = nova_utils.get_eventlet()
-    if eventlet is not None:
-        job = eventlet.spawn(eventlet.tpool.execute, func, *args)
-        # Hand it to the pool now, not when this greenthread next blocks.
-        eventlet.sleep(0)
-        return job.wait
-    if _EXECUTOR is None:
-        _EXECUTOR = futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix='novadocker-hash')
-    return _EXECUTOR.submit(func, *args).result
-
-
-def _batches(chunks, size):
-    """Lists of non-empty chunks of at least ``size`` bytes (but the last).
-    """
-    batch, length = [], 0
-    for chunk in chunks:
-        if not chunk:
-            continue
-        batch.append(chunk)
-        length += len(chunk)
-        if length >= size:
-            yield batch
-            batch, length = [], 0
-    if batch:
-        yield batch
-
-
 class VerifiedStream:
     """Chunks from Glance, checked against Glance's hash on the fly.
 
-    The hash is computed in another thread, a batch of chunks ahead of what
-    is sent.  The last batch is held back until the whole image has been
-    hashed: on a mismatch the stream breaks off before the end of the
-    tarball, so the engine sees a truncated upload and loads nothing.
+    The last chunk is held back until the whole image has been hashed: on a
+    mismatch the stream breaks off before the end of the tarball, so the
+    engine sees a truncated upload and loads nothing.
     """
 
     def __init__(self, image_id, chunks, meta):
@@ -111,32 +65,26 @@ class VerifiedStream:
         self.size = 0
 
     def __iter__(self):
-        if not self.expected:
-            for chunk in self.chunks:
-                self.size += len(chunk)
-                yield chunk
-            return
-        hasher = hashlib.new(self.algo)
-
-        def update(batch):
-            for chunk in batch:
+        hasher = hashlib.new(self.algo) if self.expected else None
+        held = None
+        for chunk in self.chunks:
+            if not chunk:
+                continue
+            if hasher:
                 hasher.update(chunk)
-
-        held = []
-        for batch in _batches(self.chunks, HASH_BATCH):
-            hashed = _in_os_thread(update, batch)
-            yield from held
-            hashed()
-            self.size += sum(len(chunk) for chunk in batch)
-            held = batch
-        if hasher.hexdigest() != self.expected:
+            self.size += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if hasher and hasher.hexdigest() != self.expected:
             raise exception.ImageUnacceptable(
                 image_id=self.image_id,
                 reason='its data does not match Glance\'s %s hash %s '
                        '(got %s after %d bytes)' % (
                            self.algo, self.expected, hasher.hexdigest(),
                            self.size))
-        yield from held
+        if held is not None:
+            yield held
 
 
 def _loaded_image_ids(client, messages):

@@ -76,29 +76,3 @@ def test_load_error_message_is_raised():
     with pytest.raises(ValueError, match='unexpected EOF'):
         image._loaded_image_ids(None, [{'errorDetail': {
             'message': 'unexpected EOF'}, 'error': 'unexpected EOF'}])
-
-
-def test_stream_hashes_in_batches_and_keeps_the_last_one(monkeypatch):
-    monkeypatch.setattr(image, 'HASH_BATCH', 50)
-    data = bytes(range(256)) * 10
-    meta = {'os_hash_algo': 'sha512',
-            'os_hash_value': hashlib.sha512(data).hexdigest()}
-    stream = image.VerifiedStream('img', chunks(data), meta)
-    assert b''.join(stream) == data
-    assert stream.size == len(data)
-
-    bad = image.VerifiedStream('img', chunks(data), {
-        'os_hash_algo': 'sha512', 'os_hash_value': '0' * 128})
-    received = []
-    with pytest.raises(exception.ImageUnacceptable):
-        for chunk in bad:
-            received.append(chunk)
-    # All but the last batch went out; the end of the tarball did not.
-    sent = b''.join(received)
-    assert 0 < len(sent) < len(data)
-    assert data.startswith(sent)
-
-
-def test_batches_skip_empty_chunks():
-    assert list(image._batches([b'ab', b'', b'cd', b'e'], 3)) == [
-        [b'ab', b'cd'], [b'e']]
