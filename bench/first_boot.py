@@ -53,6 +53,7 @@ class FirstBoot(harness.BenchCase):
                            seconds, FIGURES['ours'][-1], 'MB/s', '%.0f')
             RESULTS.figure(BENCH, 'of which image load', size / 1e6 /
                            spans.mean('image', 1), 'MB/s', '%.0f')
+            RESULTS.note(BENCH, 's in', spans.summary(harness.SPAWN_STEPS, 1))
             RESULTS.figure(BENCH, 'peak RSS growth', RSS.add(rss),
                            'MiB', '%.1f')
             self.delete_all([server['id']])

@@ -109,6 +109,7 @@ class BenchCase(base.DockerDriverTestCase):
     """One compute host running ``DRIVER``, sized for many small instances."""
 
     DRIVER = 'docker.DockerDriver'
+    HOST = 'compute'
     # Placement must not be what stops a density run.
     CPU_ALLOCATION_RATIO = 1000.0
 
@@ -125,15 +126,16 @@ class BenchCase(base.DockerDriverTestCase):
                    ram_allocation_ratio=64.0, disk_allocation_ratio=1.0)
         self.flags(api_url=self.opts.docker_host, group='docker')
         self.flags(compute_driver=self.DRIVER)
-        return self._start_compute('compute')
+        return self._start_compute(self.HOST)
 
     # -- servers ------------------------------------------------------------
 
-    def post(self, image_id, count=1, name=None):
+    def post(self, image_id, count=1, name=None, host=None):
         """POST /servers: the server, or for count > 1 the reservation id.
         """
         server = self._build_server(name=name, image_uuid=image_id,
-                                    flavor_id=self.flavor, networks='none')
+                                    flavor_id=self.flavor, networks='none',
+                                    host=host)
         if count > 1:
             server.update(min_count=count, max_count=count,
                           return_reservation_id=True)
@@ -185,14 +187,14 @@ class BenchCase(base.DockerDriverTestCase):
                     server_id, timeout))
             time.sleep(poll)
 
-    def timed_boot(self, image_id, poll=0.01):
+    def timed_boot(self, image_id, poll=0.01, host=None):
         """Seconds from POST /servers to ACTIVE, and the server.
 
         Each poll takes a little CPU from the boot: poll less often where a
         boot takes seconds.
         """
         start = time.monotonic()
-        server_id = self.post(image_id)['id']
+        server_id = self.post(image_id, host=host)['id']
         self.wait_status(server_id, poll=poll)
         seconds = time.monotonic() - start
         return seconds, self.api.get_server(server_id)
@@ -253,7 +255,7 @@ class BenchCase(base.DockerDriverTestCase):
 
     def engine_image(self, kind='guest'):
         """Boot once so the image is cached; returns the engine image."""
-        server = self.boot(kind, flavor_id=self.flavor)
+        server = self.boot(kind, flavor_id=self.flavor, host=self.HOST)
         image = self.container(server).image.id
         self.delete_all([server['id']])
         return image
