@@ -6,6 +6,7 @@ figures go to the interpreter's own stdout so they show as they come.
 
 import datetime
 import os
+import statistics
 import sys
 
 RESULTS_MD = os.path.join(os.path.dirname(__file__), 'RESULTS.md')
@@ -52,6 +53,13 @@ class Results:
         text = '%s %s goal %s%s' % (label, fmt % value, goal, verdict)
         self.checks[bench].append(text)
         say('[%s] %s' % (bench, text))
+
+    def check_ratio(self, bench, label, ours, baseline, goal, at_most):
+        """Median of ours / median of its baseline, held to a goal."""
+        ratio = statistics.median(ours) / statistics.median(baseline)
+        self.check(bench, label, ratio, '%s %.1f' % (
+            '<=' if at_most else '>=', goal),
+            ratio <= goal if at_most else ratio >= goal)
 
     def check_rss(self, bench, growths):
         """The largest peak RSS growth of a measure.GrowthLog."""

@@ -40,7 +40,10 @@ class Snapshot(harness.BenchCase):
             image = update(context, image_id, metadata, data=None,
                            purge_props=purge_props)
             if data is not None:
-                image['size'] = sum(len(chunk) for chunk in data)
+                # read as glanceclient reads an upload
+                image['size'] = sum(
+                    len(chunk) for chunk in iter(lambda: data.read(65536),
+                                                 b''))
             return image
         self.glance.update = discarding_update
 
@@ -86,9 +89,9 @@ class Snapshot(harness.BenchCase):
 def conclude():
     if not FIGURES['ours']:
         return
-    ratio = measure.median(FIGURES['ours']) / measure.median(FIGURES['raw'])
-    RESULTS.check(BENCH, 'createImage / (commit + save)', ratio,
-                  '<= %.1f' % GOAL_RATIO, ratio <= GOAL_RATIO)
+    RESULTS.check_ratio(BENCH, 'createImage / (commit + save)',
+                        FIGURES['ours'], FIGURES['raw'], GOAL_RATIO,
+                        at_most=True)
     RESULTS.check_rss(BENCH, RSS)
 
 

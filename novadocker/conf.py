@@ -37,10 +37,13 @@ docker_opts = [
     cfg.FloatOpt('boot_check_seconds',
                  default=0.2,
                  min=0,
-                 help='Seconds spawn watches a newly started container. If '
-                      'its process exits within that time the boot fails '
-                      'and the fault shows the end of its log. Every boot '
-                      'waits this long, so it adds to boot latency; 0 only '
+                 help='Seconds spawn watches a newly started container, '
+                      'counted from the start of its process. If the '
+                      'process exits within that time the boot fails and '
+                      'the fault shows the end of its log. The watch reads '
+                      'the engine\'s events and runs while Neutron reports '
+                      'the ports plugged, but a boot without ports waits '
+                      'for it in full, so it adds to boot latency; 0 only '
                       'checks that the process is still there right after '
                       'the start.'),
     cfg.IntOpt('console_log_max_bytes',

@@ -8,7 +8,6 @@ import io
 import os
 import shlex
 import tarfile
-import time
 
 import docker.errors
 from nova.compute import power_state
@@ -23,6 +22,7 @@ from nova.virt import hardware
 import os_resource_classes as orc
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_utils import units
 from oslo_utils import versionutils
 
@@ -275,7 +275,6 @@ class DockerDriver(driver.ComputeDriver):
                 container.put_archive('/', _key_archive(instance.key_data))
             if power_on:
                 self._start_with_network(instance, network_info, container)
-                self._check_started(instance, container)
         except Exception as e:
             self._remove(container)
             self.unplug_vifs(instance, network_info)
@@ -315,25 +314,42 @@ class DockerDriver(driver.ComputeDriver):
                         '%s' % e.explanation)
 
     def _check_started(self, instance, container):
-        """Fail the boot if the container's process ends at once."""
-        deadline = time.monotonic() + CONF.docker.boot_check_seconds
-        while True:
-            container.reload()
-            state = container.attrs['State']
-            remaining = deadline - time.monotonic()
-            if not state.get('Running') or remaining <= 0:
-                break
-            time.sleep(min(0.05, remaining))
-        if not state.get('Running'):
-            tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode(
-                'utf-8', 'replace').strip()
-            self._abort(instance,
-                        'the container\'s process exited at once with '
-                        'code %s%s. Last lines of its log:\n%s' % (
-                            state.get('ExitCode'),
-                            ' (%s)' % state['Error']
-                            if state.get('Error') else '',
-                            tail or '(empty)'))
+        """Fail the boot if the container's process ends at once.
+
+        "At once" is within ``boot_check_seconds`` of the start, by the
+        engine's clock.  After one inspect, the engine's event stream for
+        the container's ``die`` is read until then: it answers as soon as
+        the process ends, and the engine closes it at the deadline.
+        """
+        container.reload()
+        state = container.attrs['State']
+        window = CONF.docker.boot_check_seconds
+        if state.get('Running') and window > 0:
+            started = timeutils.parse_isotime(state['StartedAt']).timestamp()
+            if self._dies(container, started, started + window):
+                container.reload()
+                state = container.attrs['State']
+        if state.get('Running'):
+            return
+        tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode(
+            'utf-8', 'replace').strip()
+        self._abort(instance,
+                    'the container\'s process exited at once with code '
+                    '%s%s. Last lines of its log:\n%s' % (
+                        state.get('ExitCode'),
+                        ' (%s)' % state['Error'] if state.get('Error') else '',
+                        tail or '(empty)'))
+
+    def _dies(self, container, since, until):
+        """Does the engine report the container's end between two times?
+        """
+        events = self.engine.client.api.events(
+            since='%.6f' % since, until='%.6f' % until, decode=True,
+            filters={'container': container.id, 'event': 'die'})
+        try:
+            return any(True for _ in events)
+        finally:
+            events.close()
 
     def _remove_stale(self, instance):
         """A container left from an earlier attempt must not run twice."""
@@ -453,7 +469,8 @@ class DockerDriver(driver.ComputeDriver):
             raise exception.VirtualInterfaceCreateException()
 
     def _start_with_network(self, instance, network_info, container):
-        """Start the container, plug its ports, wait for Neutron."""
+        """Start the container, plug its ports, check that it keeps running
+        while Neutron reports the ports plugged, wait for Neutron."""
         timeout = CONF.vif_plugging_timeout
         events = vifs.plugged_events(network_info) if timeout else []
         try:
@@ -462,6 +479,8 @@ class DockerDriver(driver.ComputeDriver):
                     error_callback=self._neutron_failed):
                 container.start()
                 self._plug_container(instance, network_info, container)
+                # While Neutron reports the ports plugged.
+                self._check_started(instance, container)
         except exception.InstanceEventTimeout:
             # wait_for_instance_event has logged which events are missing.
             if CONF.vif_plugging_is_fatal:
