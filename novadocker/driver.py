@@ -100,7 +100,7 @@ def hostname_settings(hostname):
 
     Since API 2.94 a hostname may be an FQDN of up to 255 characters: its
     first label becomes the host name and the rest the domain name, as
-    `hostname` and `hostname -d` show them in a guest.
+    `hostname` and `domainname` show them in a guest.
     """
     if not hostname:
         return {}
