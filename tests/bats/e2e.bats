@@ -21,6 +21,7 @@ setup() {
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
     # shellcheck source=tests/e2e/lib/steps
     source "$E2E_DIR/lib/steps"
+    source "$E2E_DIR/lib/image"
     source "$E2E_DIR/lib/container"
     source "$E2E_DIR/lib/devstack"
     source "$E2E_DIR/lib/report"
@@ -154,4 +155,36 @@ STEP cloud/pause 0.3 FAILED" ]
     grep -qx '| cloud/boot | 2.0 | FAILED |' "$E2E_RECORD"
     grep -qx '| nova | 00a030403f12 |' "$E2E_RECORD"
     grep -qx 'TEMPEST passed=3 skipped=1 failed=0' "$E2E_RECORD"
+}
+
+@test "container: --privileged where the engine allows it" {
+    docker() { return 0; }
+    run _e2e_isolation_flags some-image
+    [ "$output" = "--privileged" ]
+}
+
+@test "container: where --privileged fails, other capabilities and the tun device" {
+    docker() { [[ " $* " != *" --privileged "* ]]; }
+    run _e2e_isolation_flags some-image
+    [[ "$output" == *"--cap-add=ALL --cap-drop=SYS_RESOURCE"* ]]
+    [[ "$output" == *"--security-opt seccomp=unconfined"* ]]
+    [[ "$output" == *"--device /dev/net/tun"* ]]
+    [[ "$output" != *"--privileged"* ]]
+}
+
+@test "image: the host's apt sources replace the base image's" {
+    _e2e_host_files "$BATS_TEST_TMPDIR/host"
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+            /etc/apt/sources.list.d/*.sources; do
+        if [[ -s $f ]]; then
+            cmp "$f" "$BATS_TEST_TMPDIR/host$f"
+        fi
+    done
+    # a host with deb822 sources only: an empty sources.list overwrites the
+    # one debootstrap wrote, so no source is configured twice
+    [ -f "$BATS_TEST_TMPDIR/host/etc/apt/sources.list" ]
+    if [[ ! -s /etc/apt/sources.list ]]; then
+        [ ! -s "$BATS_TEST_TMPDIR/host/etc/apt/sources.list" ]
+    fi
 }
