@@ -116,6 +116,7 @@ make_repo() {
     run _e2e_local_conf
     [[ "$output" == *$'\nENABLED_SERVICES+=,q-agt,q-l3\n'* ]]
     [[ "$output" == *$'\nOVS_DATAPATH_TYPE=netdev\n'* ]]
+    [[ "$output" == *$'\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n'* ]]
     [[ "$output" != *"NEUTRON_CREATE_INITIAL_NETWORKS=False"* ]]
     [[ "$output" != *"create_isolated_networks"* ]]
 }
