@@ -15,7 +15,7 @@ setup() {
     E2E_FILES=$BATS_TEST_TMPDIR/files
     E2E_CIRROS_VERSION=
     E2E_PLUGIN_COMMIT=
-    E2E_NETWORKING=
+    E2E_NETWORKING=ovs
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
@@ -104,15 +104,15 @@ make_repo() {
 
 @test "local.conf: without networking, no agents and servers without networks" {
     E2E_CIRROS_VERSION=0.5.3
+    E2E_NETWORKING=none
     run _e2e_local_conf
     [[ "$output" == *$'\nNEUTRON_CREATE_INITIAL_NETWORKS=False\n'* ]]
     [[ "$output" != *"q-agt"* ]]
     [[ "$output" == *$'[auth]\n'*$'create_isolated_networks = False'* ]]
 }
 
-@test "local.conf: E2E_NETWORKING=ovs adds the agents on a userspace datapath" {
+@test "local.conf: by default the agents run, on a userspace datapath" {
     E2E_CIRROS_VERSION=0.5.3
-    E2E_NETWORKING=ovs
     run _e2e_local_conf
     [[ "$output" == *$'\nENABLED_SERVICES+=,q-agt,q-l3\n'* ]]
     [[ "$output" == *$'\nOVS_DATAPATH_TYPE=netdev\n'* ]]
@@ -188,4 +188,12 @@ STEP cloud/pause 0.3 FAILED" ]
     if [[ ! -s /etc/apt/sources.list ]]; then
         [ ! -s "$BATS_TEST_TMPDIR/host/etc/apt/sources.list" ]
     fi
+}
+
+@test "networking: ovs and none are accepted, anything else is a clear error" {
+    E2E_NETWORKING=ovs e2e_check_networking
+    E2E_NETWORKING=none e2e_check_networking
+    E2E_NETWORKING=ovn run e2e_check_networking
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_NETWORKING=ovn: use ovs"*"or none"* ]]
 }

@@ -17,9 +17,10 @@
 #   E2E_LOGS       where the logs go, whatever happens; .e2e/logs/<time>
 #   E2E_RECORD     where the report is copied; tests/e2e/LAST_RUN.md
 #   E2E_TEMPEST_REGEX   the Tempest tests run
-#   E2E_NETWORKING=ovs  Neutron's OVS and L3 agents too, and the README's
-#                  networking walk-through (fixed and floating IPs);
-#                  empty: the Neutron API only, servers without ports
+#   E2E_NETWORKING ovs: Neutron's OVS and L3 agents on a userspace Open
+#                  vSwitch, servers with ports and the README's networking
+#                  walk-through (fixed and floating IPs); none: the Neutron
+#                  API only, servers without ports (quicker); ovs
 #   E2E_KEEP=1     leave the container running for a look inside
 #
 # Every container and volume it starts is removed at the end.
@@ -36,7 +37,7 @@ E2E_WORK=${E2E_WORK:-$REPO_DIR/.e2e}
 E2E_LOGS=${E2E_LOGS:-$E2E_WORK/logs/$(date -u +%Y%m%d-%H%M%S)}
 E2E_RECORD=${E2E_RECORD-$E2E_DIR/LAST_RUN.md}
 E2E_KEEP=${E2E_KEEP:-0}
-E2E_NETWORKING=${E2E_NETWORKING:-}
+E2E_NETWORKING=${E2E_NETWORKING:-ovs}
 # Tempest's server API tests; what they need that the gate lacks (guest
 # networking, volumes, consoles, resize) skips by the plugin's tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-'^tempest\.api\.compute\.servers\.'}
@@ -76,6 +77,7 @@ source "$E2E_DIR/lib/devstack"
 source "$E2E_DIR/lib/report"
 
 function e2e_prepare {
+    e2e_check_networking
     docker info > /dev/null 2>&1 || e2e_die "no Docker engine answers"
     if [[ -d $E2E_GIT_BASE && ! -d $E2E_GIT_BASE/openstack/devstack.git ]]; then
         e2e_die "E2E_GIT_BASE=$E2E_GIT_BASE has no openstack/devstack.git"
