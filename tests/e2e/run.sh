@@ -113,18 +113,9 @@ function e2e_tempest {
         "$E2E_GUEST_DIR/gate/guest/tempest"
 }
 
-# e2e_stop_neutron_agents: unstack.sh stops Neutron's RPC server before
-# its agents, and the OVS agent then waits out systemd's 5-minute stop
-# timeout; stopped first, it exits at once
-function e2e_stop_neutron_agents {
-    [[ $E2E_NETWORKING == ovs ]] || return 0
-    e2e_guest sudo systemctl stop devstack@q-agt devstack@q-l3
-}
-
 # e2e_restack: unstack.sh and stack.sh again; Glance then has one cirros
 function e2e_restack {
     local count
-    e2e_stop_neutron_agents
     e2e_guest ./unstack.sh > "$E2E_LOGS/unstack.txt" 2>&1 || return 1
     e2e_guest ./stack.sh > "$E2E_LOGS/restack.txt" 2>&1 || {
         tail -n 30 "$E2E_LOGS/restack.txt"
@@ -137,7 +128,6 @@ function e2e_restack {
 }
 
 function e2e_clean {
-    e2e_stop_neutron_agents
     e2e_guest ./clean.sh > "$E2E_LOGS/clean.txt" 2>&1
 }
 
