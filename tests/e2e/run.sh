@@ -38,8 +38,8 @@ E2E_LOGS=${E2E_LOGS:-$E2E_WORK/logs/$(date -u +%Y%m%d-%H%M%S)}
 E2E_RECORD=${E2E_RECORD-$E2E_DIR/LAST_RUN.md}
 E2E_KEEP=${E2E_KEEP:-0}
 E2E_NETWORKING=${E2E_NETWORKING:-ovs}
-# Tempest's server API tests; what they need that the gate lacks (guest
-# networking, volumes, consoles, resize) skips by the plugin's tempest.conf
+# Tempest's server API tests; what they need that the gate lacks (logging
+# into guests, volumes, consoles, resize) skips by the plugin's tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-'^tempest\.api\.compute\.servers\.'}
 E2E_TEMPEST_CONCURRENCY=${E2E_TEMPEST_CONCURRENCY:-2}
 
