@@ -8,7 +8,7 @@ load helpers/fake_devstack
 
 setup() {
     nd_require_docker
-    ROOTFS=$(nd_cirros_rootfs)
+    nd_require_cirros_rootfs
     nd_setup
     # the real docker CLI, not the recorder
     rm "$ND_BIN/docker"

@@ -32,13 +32,13 @@ function nd_require_real_devstack {
     fi
 }
 
-# nd_cirros_rootfs: the real cirros 0.5.3 rootfs, or skip the test
-function nd_cirros_rootfs {
-    local rootfs=$ND_SHARED/cirros/cirros-0.5.3-x86_64-lxc.tar.xz
-    if [[ ! -f $rootfs ]]; then
-        skip "no cirros rootfs at $rootfs"
+# nd_require_cirros_rootfs: ROOTFS, the real cirros 0.5.3 rootfs, or skip
+# the test (not in a command substitution: skip must run in the test's shell)
+function nd_require_cirros_rootfs {
+    ROOTFS=$ND_SHARED/cirros/cirros-0.5.3-x86_64-lxc.tar.xz
+    if [[ ! -f $ROOTFS ]]; then
+        skip "no cirros rootfs at $ROOTFS (set NOVA_DOCKER_SHARED)"
     fi
-    echo "$rootfs"
 }
 
 # nd_require_docker: skip the test without a Docker engine we may use
