@@ -341,8 +341,7 @@ class DockerDriver(driver.ComputeDriver):
                         tail or '(empty)'))
 
     def _dies(self, container, since, until):
-        """Does the engine report the container's end between two times?
-        """
+        """Does the engine report the container's end between two times?"""
         events = self.engine.client.api.events(
             since='%.6f' % since, until='%.6f' % until, decode=True,
             filters={'container': container.id, 'event': 'die'})

@@ -85,13 +85,15 @@ function install_tox {
 }
 
 # OpenStack pins its Python dependencies with upper-constraints; use the
-# copy beside the repository where there is one (no network to opendev).
+# copy in the shared files (NOVADOCKER_SHARED, by default ../shared beside
+# the repository) where there is one (no network to opendev).
 function pick_constraints {
-    local shared=$REPO_DIR/../shared/upper-constraints.txt
+    local shared=${NOVADOCKER_SHARED:-$REPO_DIR/../shared}/upper-constraints.txt
     if [[ -z "${TOX_CONSTRAINTS_FILE:-}" && -f "$shared" ]]; then
         TOX_CONSTRAINTS_FILE=$(cd "$(dirname "$shared")" && pwd)/$(basename "$shared")
         export TOX_CONSTRAINTS_FILE
     fi
+    echo "=== constraints: ${TOX_CONSTRAINTS_FILE:-the URL in tox.ini (no $shared)}"
 }
 
 function run_tiers {

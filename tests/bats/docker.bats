@@ -8,7 +8,6 @@ load helpers/fake_devstack
 
 setup() {
     nd_require_docker
-    nd_require_cirros_rootfs
     nd_setup
     # the real docker CLI, not the recorder
     rm "$ND_BIN/docker"
@@ -51,6 +50,7 @@ start_container() {
 }
 
 @test "extra: cirros from the release rootfs, without a registry, into Glance" {
+    nd_require_cirros_rootfs
     cp "$ROOTFS" "$FILES/"
     run nd_phase stack extra
     [ "$status" -eq 0 ]
@@ -75,6 +75,7 @@ start_container() {
 }
 
 @test "extra: a second run finds the image in Glance and builds nothing" {
+    nd_require_cirros_rootfs
     cp "$ROOTFS" "$FILES/"
     nd_phase stack extra
     docker rmi "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
@@ -86,6 +87,7 @@ start_container() {
 }
 
 @test "unstack and clean remove only the driver's containers" {
+    nd_require_cirros_rootfs
     docker import --change 'CMD ["/sbin/init"]' "$ROOTFS" "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
     only_our_containers
     local ours other

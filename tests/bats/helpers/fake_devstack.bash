@@ -18,7 +18,7 @@
 bats_require_minimum_version 1.5.0
 
 ND_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-ND_SHARED=${NOVA_DOCKER_SHARED:-$ND_REPO/../shared}
+ND_SHARED=${NOVADOCKER_SHARED:-$ND_REPO/../shared}
 
 # nd_real_devstack: is DEVSTACK_DIR a DevStack checkout?
 function nd_real_devstack {
@@ -37,7 +37,7 @@ function nd_require_real_devstack {
 function nd_require_cirros_rootfs {
     ROOTFS=$ND_SHARED/cirros/cirros-0.5.3-x86_64-lxc.tar.xz
     if [[ ! -f $ROOTFS ]]; then
-        skip "no cirros rootfs at $ROOTFS (set NOVA_DOCKER_SHARED)"
+        skip "no cirros rootfs at $ROOTFS (set NOVADOCKER_SHARED)"
     fi
 }
 
