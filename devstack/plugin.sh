@@ -42,6 +42,9 @@ if is_service_enabled n-cpu g-api; then
         if is_service_enabled g-api; then
             echo_summary "Uploading the cirros Docker image to Glance"
             upload_cirros_image
+            if is_service_enabled tempest; then
+                upload_cirros_alt_image
+            fi
         fi
 
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then

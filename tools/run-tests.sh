@@ -23,41 +23,13 @@ if [[ $EUID -ne 0 ]]; then
         "$0" "$@"
 fi
 
-function install_system_packages {
-    local packages=(docker.io bats shellcheck busybox-static git
-                    python3-venv python3-pip xz-utils iproute2
-                    openvswitch-switch iptables)
-    local missing=()
-    local p
-    for p in "${packages[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    if [[ ${#missing[@]} -gt 0 ]]; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-            "${missing[@]}" >/dev/null
-    fi
-}
+# shellcheck source=tools/lib/host
+source "$REPO_DIR/tools/lib/host"
 
-# Docker's engine as a service where systemd runs, else in the background.
-function start_docker {
-    if docker info >/dev/null 2>&1; then
-        return 0
-    fi
-    if [[ -d /run/systemd/system ]]; then
-        systemctl start docker
-    else
-        bash -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
-    fi
-    local waited=0
-    while [[ $waited -lt 60 ]]; do
-        docker info >/dev/null 2>&1 && return 0
-        sleep 1
-        waited=$((waited + 1))
-    done
-    echo "dockerd did not come up; see /var/log/dockerd.log" >&2
-    return 1
-}
+# What the tiers use besides the engine: bats, the linters' and the test
+# images' tools, Open vSwitch for the networking tests.
+SYSTEM_PACKAGES=(bats shellcheck busybox-static git python3-venv
+                 python3-pip xz-utils iproute2 openvswitch-switch iptables)
 
 # tox in a venv of its own: a distribution's python3 is externally managed.
 TOX_VENV=$REPO_DIR/.tox/.tox-bootstrap
@@ -111,8 +83,9 @@ function run_tiers {
     done
 }
 
-install_system_packages || exit 1
-start_docker || exit 1
+nd_install_packages "${SYSTEM_PACKAGES[@]}" || exit 1
+nd_install_docker || exit 1
+nd_start_docker || exit 1
 start_ovs || exit 1
 # Here the networking tests must run, not skip.
 export NOVADOCKER_REQUIRE_OVS=1

@@ -16,11 +16,15 @@ setup() {
     E2E_CIRROS_VERSION=
     E2E_PLUGIN_COMMIT=
     E2E_NETWORKING=ovs
+    E2E_PROFILE=full
+    E2E_TEMPEST_REGEX=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
     # shellcheck source=tests/e2e/lib/steps
     source "$E2E_DIR/lib/steps"
+    REPO_DIR=$ND_REPO
+    source "$E2E_DIR/lib/host"
     source "$E2E_DIR/lib/image"
     source "$E2E_DIR/lib/container"
     source "$E2E_DIR/lib/devstack"
@@ -109,12 +113,18 @@ make_repo() {
     [[ "$output" == *$'\nNEUTRON_CREATE_INITIAL_NETWORKS=False\n'* ]]
     [[ "$output" != *"q-agt"* ]]
     [[ "$output" == *$'[auth]\n'*$'create_isolated_networks = False'* ]]
+    # no ports, nothing to log into
+    [[ "$output" == *$'\nTEMPEST_RUN_VALIDATION=False\n'* ]]
+    [[ "$output" != *"q-meta"* ]]
 }
 
 @test "local.conf: by default the agents run, on a userspace datapath" {
     E2E_CIRROS_VERSION=0.5.3
     run _e2e_local_conf
-    [[ "$output" == *$'\nENABLED_SERVICES+=,q-agt,q-l3\n'* ]]
+    [[ "$output" == *$'\nENABLED_SERVICES+=,q-agt,q-l3,q-meta,n-api-meta\n'* ]]
+    # Tempest logs into the guests, which get their key from the metadata
+    # service through the router
+    [[ "$output" == *$'\nTEMPEST_RUN_VALIDATION=True\n'* ]]
     [[ "$output" == *$'\nOVS_DATAPATH_TYPE=netdev\n'* ]]
     [[ "$output" == *$'\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n'* ]]
     [[ "$output" != *"NEUTRON_CREATE_INITIAL_NETWORKS=False"* ]]
@@ -149,13 +159,31 @@ STEP cloud/pause 0.3 FAILED" ]
     E2E_CIRROS_VERSION=0.5.3
     printf 'STEP stack 420.1 ok\nSTEP cloud/boot 2.0 FAILED\n' > "$E2E_LOGS/steps.txt"
     printf 'nova 00a030403f12\nneutron absent\n' > "$E2E_LOGS/commits.txt"
-    printf 'Tempest regex: x\nTEMPEST passed=3 skipped=1 failed=0\n' > "$E2E_LOGS/tempest.txt"
+    printf 'Tempest regex: x\nValidation (logging into guests): True\nSKIPPED 2 Resize is not available.\nSKIPPED 1 Need distinct images\nTEMPEST passed=3 skipped=3 failed=0\n' > "$E2E_LOGS/tempest.txt"
+    E2E_TEMPEST_REGEX=x
     e2e_write_report FAILED 754 2>/dev/null
     grep -qx -- '- Result: \*\*FAILED\*\* in 12 min 34 s' "$E2E_RECORD"
     grep -qx '| stack | 420.1 | ok |' "$E2E_RECORD"
     grep -qx '| cloud/boot | 2.0 | FAILED |' "$E2E_RECORD"
     grep -qx '| nova | 00a030403f12 |' "$E2E_RECORD"
-    grep -qx 'TEMPEST passed=3 skipped=1 failed=0' "$E2E_RECORD"
+    grep -qx 'TEMPEST passed=3 skipped=3 failed=0' "$E2E_RECORD"
+    grep -qx -- '- Tempest: profile full, regex `x`, validation (Tempest logs into the guests): True' "$E2E_RECORD"
+    grep -qx '| 2 | Resize is not available. |' "$E2E_RECORD"
+    grep -qx '| 1 | Need distinct images |' "$E2E_RECORD"
+}
+
+@test "tempest: skip reasons grouped with counts, most first" {
+    local out=$BATS_TEST_TMPDIR/run.txt
+    cat > "$out" <<'OUT'
+{0} setUpClass (tempest.api.compute.admin.test_live_migration.LiveMigrationTest) ... SKIPPED: Live migration is not available.
+{1} tempest.api.compute.servers.test_a.A.test_x [0.000000s] ... SKIPPED: Resize is not available.
+{1} tempest.api.compute.servers.test_a.A.test_y [0.000000s] ... SKIPPED: Resize is not available.
+{1} tempest.api.compute.servers.test_a.A.test_z [1.100000s] ... ok
+OUT
+    source "$E2E_DIR/guest/tempest"
+    run skip_reasons "$out"
+    [ "$output" = "SKIPPED 2 Resize is not available.
+SKIPPED 1 Live migration is not available." ]
 }
 
 @test "container: --privileged where the engine allows it" {
@@ -191,9 +219,49 @@ STEP cloud/pause 0.3 FAILED" ]
 }
 
 @test "networking: ovs and none are accepted, anything else is a clear error" {
-    E2E_NETWORKING=ovs e2e_check_networking
-    E2E_NETWORKING=none e2e_check_networking
-    E2E_NETWORKING=ovn run e2e_check_networking
+    E2E_NETWORKING=ovs e2e_check_settings
+    E2E_NETWORKING=none e2e_check_settings
+    E2E_NETWORKING=ovn run e2e_check_settings
     [ "$status" -ne 0 ]
     [[ "$output" == *"E2E_NETWORKING=ovn: use ovs"*"or none"* ]]
+}
+
+@test "profile: full runs the whole compute API, quick its server tests" {
+    [ "$(e2e_profile_regex)" = '^tempest\.api\.compute\.' ]
+    E2E_PROFILE=quick
+    e2e_check_settings
+    [ "$(e2e_profile_regex)" = '^tempest\.api\.compute\.servers\.' ]
+    E2E_PROFILE=fast run e2e_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_PROFILE=fast: use full"*"or quick"* ]]
+}
+
+@test "host: the gate installs debootstrap and git, then starts the engine" {
+    nd_install_packages() { echo "install $*" >> "$BATS_TEST_TMPDIR/calls"; }
+    nd_install_docker() { echo "install-docker" >> "$BATS_TEST_TMPDIR/calls"; }
+    nd_start_docker() { echo "start-docker" >> "$BATS_TEST_TMPDIR/calls"; }
+    e2e_host_setup
+    [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "install git debootstrap
+install-docker
+start-docker" ]
+}
+
+@test "host: an engine that does not come up is a clear error" {
+    nd_install_packages() { return 0; }
+    nd_install_docker() { return 0; }
+    nd_start_docker() { return 1; }
+    run e2e_host_setup
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"no Docker engine answers"* ]]
+}
+
+@test "host: packages are installed only when missing" {
+    local calls=$BATS_TEST_TMPDIR/calls
+    dpkg() { [[ $2 == present ]]; }
+    apt-get() { echo "apt-get $*" >> "$calls"; }
+    env() { while [[ $1 == *=* ]]; do shift; done; "$@"; }
+    nd_install_packages present
+    [ ! -e "$calls" ]
+    nd_install_packages present missing
+    grep -q 'apt-get install -y -qq missing$' "$calls"
 }

@@ -29,7 +29,9 @@ ALL_PHASES="pre-install install post-config extra test-config"
     [ "$DOCKER_PACKAGE_SOURCE" = distro ]
     [ "$NOVA_DOCKER_API_URL" = unix:///var/run/docker.sock ]
     [ "$DEFAULT_IMAGE_NAME" = cirros ]
-    [ "$TEMPEST_RUN_VALIDATION" = False ]
+    [ "$NOVA_DOCKER_ALT_IMAGE_NAME" = cirros-alt ]
+    # validation is DevStack's to set (lib/tempest's default)
+    [ -z "${TEMPEST_RUN_VALIDATION+set}" ]
     [ "$NOVA_DOCKER_STATE_DIR" = "$DATA_DIR/nova-docker" ]
     unset NOVA_DOCKER_DIR
     source "$ND_REPO/devstack/settings"
@@ -38,12 +40,14 @@ ALL_PHASES="pre-install install post-config extra test-config"
 
 @test "settings: local.conf values win" {
     DOCKER_PACKAGE_SOURCE=docker-ce NOVA_DOCKER_API_URL=tcp://127.0.0.1:2375 \
-        DEFAULT_IMAGE_NAME=mycirros TEMPEST_RUN_VALIDATION=True
+        DEFAULT_IMAGE_NAME=mycirros TEMPEST_RUN_VALIDATION=False
+    unset NOVA_DOCKER_ALT_IMAGE_NAME
     source "$ND_REPO/devstack/settings"
     [ "$DOCKER_PACKAGE_SOURCE" = docker-ce ]
     [ "$NOVA_DOCKER_API_URL" = tcp://127.0.0.1:2375 ]
     [ "$DEFAULT_IMAGE_NAME" = mycirros ]
-    [ "$TEMPEST_RUN_VALIDATION" = True ]
+    [ "$NOVA_DOCKER_ALT_IMAGE_NAME" = mycirros-alt ]
+    [ "$TEMPEST_RUN_VALIDATION" = False ]
 }
 
 @test "settings: do not set VIRT_DRIVER (too late for stackrc)" {
@@ -377,6 +381,26 @@ put_rootfs_in_files() {
     [ "$(cat "$ND_STATE/upload-cirros")" = "docker save of $tag" ]
 }
 
+@test "extra: with Tempest, a distinct second image for image_ref_alt" {
+    put_rootfs_in_files
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    local tag="nova-docker/cirros:$CIRROS_VERSION-alt"
+    nd_calls "^docker .* import --change CMD \[\"/sbin/init\"\] --change LABEL org.openstack.nova-docker.image=cirros-alt .* $tag$" | grep -q .
+    [ "$(cat "$ND_STATE/upload-cirros-alt")" = "docker save of $tag" ]
+    # the first image is the plain rootfs
+    [ "$(cat "$ND_STATE/upload-cirros")" = "docker save of nova-docker/cirros:$CIRROS_VERSION" ]
+}
+
+@test "extra: without Tempest, one image" {
+    put_rootfs_in_files
+    ENABLED_SERVICES=key,n-cpu,g-api
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    [ -e "$ND_STATE/upload-cirros" ]
+    [ ! -e "$ND_STATE/upload-cirros-alt" ]
+}
+
 @test "extra: downloads the rootfs from the cirros release when not cached" {
     echo "downloaded" > "$ND_STATE/downloads/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
     run nd_phase stack extra
@@ -393,8 +417,8 @@ put_rootfs_in_files() {
     [ ! -e "$ND_STATE/upload-cirros" ]
 }
 
-@test "extra: skipped when Glance has the image already" {
-    echo "cirros some-id" > "$ND_STATE/glance"
+@test "extra: skipped when Glance has the images already" {
+    printf 'cirros some-id\ncirros-alt other-id\n' > "$ND_STATE/glance"
     run nd_phase stack extra
     [ "$status" -eq 0 ]
     [ -z "$(nd_calls '^docker .* (import|save)')" ]
@@ -416,6 +440,7 @@ put_rootfs_in_files() {
     run nd_phase stack test-config
     [ "$status" -eq 0 ]
     [ "$(iniget "$TEMPEST_CONFIG" compute image_ref)" = the-image-id ]
+    # no second image: the same one
     [ "$(iniget "$TEMPEST_CONFIG" compute image_ref_alt)" = the-image-id ]
     local feature
     for feature in resize live_migration rescue shelve; do
@@ -424,9 +449,18 @@ put_rootfs_in_files() {
     for feature in console_output interface_attach; do
         [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = True ]
     done
-    [ "$(iniget "$TEMPEST_CONFIG" validation run_validation)" = False ]
+    # validation is left as DevStack's lib/tempest wrote it
+    [ -z "$(iniget "$TEMPEST_CONFIG" validation run_validation)" ]
     # no local image (not the node that built it): scenario left alone
     [ -z "$(iniget "$TEMPEST_CONFIG" scenario img_file)" ]
+}
+
+@test "test-config: the second image is image_ref_alt" {
+    printf 'cirros the-image-id\ncirros-alt the-alt-id\n' > "$ND_STATE/glance"
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$TEMPEST_CONFIG" compute image_ref)" = the-image-id ]
+    [ "$(iniget "$TEMPEST_CONFIG" compute image_ref_alt)" = the-alt-id ]
 }
 
 @test "test-config: scenario tests get the cirros image as a docker tarball" {
@@ -515,6 +549,9 @@ put_rootfs_in_files() {
     [ "$status" -eq 0 ]
     nd_calls '^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid$' | grep -q .
     nd_calls '^docker .* rm -f c1$' | grep -q .
+    # both cirros images the extra phase built
+    nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION$" | grep -q .
+    nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION-alt$" | grep -q .
     nd_calls '^apt-get .*purge docker.io$' | grep -q .
     nd_calls '^gpasswd -d stack docker$' | grep -q .
     nd_calls '^pip uninstall -y novadocker$' | grep -q .

@@ -16,11 +16,16 @@
 #                  ../shared/cirros beside this checkout
 #   E2E_LOGS       where the logs go, whatever happens; .e2e/logs/<time>
 #   E2E_RECORD     where the report is copied; tests/e2e/LAST_RUN.md
-#   E2E_TEMPEST_REGEX   the Tempest tests run
+#   E2E_PROFILE    full: Tempest's whole compute API (tempest.api.compute);
+#                  quick: its server tests only (tempest.api.compute.servers);
+#                  full
+#   E2E_TEMPEST_REGEX   the Tempest tests run; overrides E2E_PROFILE's
 #   E2E_NETWORKING ovs: Neutron's OVS and L3 agents on a userspace Open
 #                  vSwitch, servers with ports and the README's networking
-#                  walk-through (fixed and floating IPs); none: the Neutron
-#                  API only, servers without ports (quicker); ovs
+#                  walk-through (fixed and floating IPs), Neutron's metadata
+#                  agent, and Tempest logs into its servers (validation);
+#                  none: the Neutron API only, servers without ports,
+#                  no validation (quicker); ovs
 #   E2E_KEEP=1     leave the container running for a look inside
 #
 # Every container and volume it starts is removed at the end.
@@ -38,9 +43,10 @@ E2E_LOGS=${E2E_LOGS:-$E2E_WORK/logs/$(date -u +%Y%m%d-%H%M%S)}
 E2E_RECORD=${E2E_RECORD-$E2E_DIR/LAST_RUN.md}
 E2E_KEEP=${E2E_KEEP:-0}
 E2E_NETWORKING=${E2E_NETWORKING:-ovs}
-# Tempest's server API tests; what they need that the gate lacks (logging
-# into guests, volumes, consoles, resize) skips by the plugin's tempest.conf
-E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-'^tempest\.api\.compute\.servers\.'}
+E2E_PROFILE=${E2E_PROFILE:-full}
+# What the driver lacks (volumes, consoles, resize...) skips by the plugin's
+# tempest.conf
+E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-}
 E2E_TEMPEST_CONCURRENCY=${E2E_TEMPEST_CONCURRENCY:-2}
 
 E2E_IMAGE=nova-docker-e2e
@@ -67,6 +73,8 @@ function e2e_die {
 
 # shellcheck source=tests/e2e/lib/steps
 source "$E2E_DIR/lib/steps"
+# shellcheck source=tests/e2e/lib/host
+source "$E2E_DIR/lib/host"
 # shellcheck source=tests/e2e/lib/image
 source "$E2E_DIR/lib/image"
 # shellcheck source=tests/e2e/lib/container
@@ -77,8 +85,9 @@ source "$E2E_DIR/lib/devstack"
 source "$E2E_DIR/lib/report"
 
 function e2e_prepare {
-    e2e_check_networking
-    docker info > /dev/null 2>&1 || e2e_die "no Docker engine answers"
+    e2e_check_settings
+    E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-$(e2e_profile_regex)}
+    e2e_host_setup
     if [[ -d $E2E_GIT_BASE && ! -d $E2E_GIT_BASE/openstack/devstack.git ]]; then
         e2e_die "E2E_GIT_BASE=$E2E_GIT_BASE has no openstack/devstack.git"
     fi
