@@ -13,14 +13,11 @@ import docker.errors
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
-from nova import context as nova_context
 from nova import exception
-from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
 import os_resource_classes as orc
-from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_utils import units
@@ -31,8 +28,7 @@ from novadocker import engine
 from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import image as images
-from novadocker import privsep
-from novadocker import vif as vifs
+from novadocker import network
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -122,7 +118,7 @@ class DockerDriver(driver.ComputeDriver):
         super().__init__(virtapi)
         self.engine = engine.Engine()
         self._resources = None
-        self.vif_driver = vifs.VIFDriver()
+        self.network = network.InstanceNetwork(virtapi, self.engine)
         self._starts = None
 
     # -- host ---------------------------------------------------------------
@@ -136,8 +132,8 @@ class DockerDriver(driver.ComputeDriver):
         LOG.info('Using Docker engine %s (API %s) at %s',
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
-        self._starts = events.StartWatcher(self.engine, CONF.host,
-                                           self._started_by_engine)
+        self._starts = events.StartWatcher(
+            self.engine, CONF.host, self.network.plug_started_by_engine)
         self._starts.start()
 
     def cleanup_host(self, host):
@@ -274,10 +270,14 @@ class DockerDriver(driver.ComputeDriver):
             if instance.key_data:
                 container.put_archive('/', _key_archive(instance.key_data))
             if power_on:
-                self._start_with_network(instance, network_info, container)
+                with self.network.neutron_events(instance, network_info):
+                    container.start()
+                    self.network.plug(instance, network_info, container)
+                    # While Neutron reports the ports plugged.
+                    self._check_started(instance, container)
         except Exception as e:
             self._remove(container)
-            self.unplug_vifs(instance, network_info)
+            self.network.unplug(instance, network_info)
             if isinstance(e, (exception.BuildAbortException,
                               exception.VirtualInterfaceCreateException)):
                 raise
@@ -296,7 +296,7 @@ class DockerDriver(driver.ComputeDriver):
     def _create(self, instance, image_meta, engine_image, network_info=None):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
-        host_config.update(vifs.container_settings(network_info))
+        host_config.update(network.create_settings(network_info))
         command = image_meta.properties.get('os_command_line')
         try:
             return self.engine.client.containers.create(
@@ -384,18 +384,7 @@ class DockerDriver(driver.ComputeDriver):
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
         if destroy_vifs:
-            with self._ports_lock(instance):
-                self.unplug_vifs(instance, network_info)
-                self._sweep_ovs(instance)
-
-    def _sweep_ovs(self, instance):
-        try:
-            self.vif_driver.sweep(instance)
-        except Exception as e:
-            # The container is gone; a switch that cannot be reached must
-            # not keep the instance from being deleted.
-            LOG.warning('Could not look for OVS ports left for the '
-                        'instance: %s', e, instance=instance)
+            self.network.cleanup(instance, network_info)
 
     # -- power --------------------------------------------------------------
 
@@ -418,7 +407,7 @@ class DockerDriver(driver.ComputeDriver):
                 container.wait()
         container.start()
         # The restart made a new network namespace, without our devices.
-        self._plug_container(instance, network_info, container)
+        self.network.plug(instance, network_info, container)
 
     @_engine_errors
     def power_off(self, instance, timeout=0, retry_interval=0):
@@ -434,7 +423,7 @@ class DockerDriver(driver.ComputeDriver):
             container.start()
         # Also after a restart of nova-compute or of the engine, which
         # restarts containers with new, empty network namespaces.
-        self._plug_container(instance, network_info, container)
+        self.network.plug(instance, network_info, container)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
@@ -461,168 +450,22 @@ class DockerDriver(driver.ComputeDriver):
 
     # -- networking ---------------------------------------------------------
 
-    def _neutron_failed(self, event_name, instance):
-        LOG.error('Neutron reported failure on event %s', event_name,
-                  instance=instance)
-        if CONF.vif_plugging_is_fatal:
-            raise exception.VirtualInterfaceCreateException()
-
-    def _start_with_network(self, instance, network_info, container):
-        """Start the container, plug its ports, check that it keeps running
-        while Neutron reports the ports plugged, wait for Neutron."""
-        timeout = CONF.vif_plugging_timeout
-        events = vifs.plugged_events(network_info) if timeout else []
-        try:
-            with self.virtapi.wait_for_instance_event(
-                    instance, events, timeout=timeout,
-                    error_callback=self._neutron_failed):
-                container.start()
-                self._plug_container(instance, network_info, container)
-                # While Neutron reports the ports plugged.
-                self._check_started(instance, container)
-        except exception.InstanceEventTimeout:
-            # wait_for_instance_event has logged which events are missing.
-            if CONF.vif_plugging_is_fatal:
-                raise exception.VirtualInterfaceCreateException()
-
-    @staticmethod
-    def _ports_lock(instance):
-        # Nova's operations and the watch of engine starts both plug.
-        return lockutils.lock('novadocker-ports-%s' % instance.uuid)
-
-    def _started_by_engine(self, instance_uuid):
-        """Plug the ports of a container the engine started on its own."""
-        context = nova_context.get_admin_context()
-        try:
-            instance = objects.Instance.get_by_uuid(
-                context, instance_uuid, expected_attrs=['info_cache'])
-        except exception.InstanceNotFound:
-            return
-        if instance.host != CONF.host or instance.task_state is not None:
-            # An operation under way (a boot, a reboot, a power on, a
-            # delete) plugs for itself or needs no ports.
-            return
-        container = self.engine.find(instance_uuid)
-        if container is not None:
-            self._plug_container(instance, instance.get_network_info(),
-                                 container)
-
-    def _plug_container(self, instance, network_info, container, only=None):
-        """Plug each port the running container does not have yet.
-
-        A port counts as plugged when a device with its MAC is in the
-        container's namespace: nova-compute restarts leave those alone.
-        """
-        if not network_info and not container.attrs['HostConfig'].get('Dns'):
-            # No ports, and no name servers of ports it once had.
-            return
-        with self._ports_lock(instance):
-            container.reload()
-            pid = container.attrs['State'].get('Pid')
-            if not container.attrs['State'].get('Running') or not pid:
-                LOG.debug('Container not running: its ports are plugged '
-                          'when it starts', instance=instance)
-                return
-            self._plug_ports(instance, network_info, pid, only)
-            self._sync_dns(instance, container, network_info)
-
-    def _plug_ports(self, instance, network_info, pid, only):
-        present = self.vif_driver.container_links(pid)
-        names = set(present.values())
-        for position, vif in enumerate(network_info):
-            if only is not None and vif['id'] != only:
-                continue
-            if vif['address'].lower() in present:
-                continue
-            ifname = 'eth%d' % position
-            n = 0
-            while ifname in names:
-                ifname = 'eth%d' % n
-                n += 1
-            self.vif_driver.plug(instance, vif, pid, ifname, position)
-            names.add(ifname)
-
-    def _sync_dns(self, instance, container, network_info, gone=()):
-        """Make the container's name servers those of its ports.
-
-        The engine writes resolv.conf from the list given at create time,
-        again at every start, and knows nothing of the ports attached or
-        detached since.
-        """
-        path = container.attrs.get('ResolvConfPath')
-        if not path:
-            return
-        try:
-            current = vifs.resolv_conf_servers(
-                self._read_file(container, '/etc/resolv.conf'))
-            # Create-time servers came from ports; the detached port's go.
-            dropped = set(container.attrs['HostConfig'].get('Dns') or [])
-            dropped.update(vifs.dns_servers(gone))
-            wanted = vifs.nameservers(current, network_info, dropped)
-            if wanted != current:
-                privsep.set_nameservers(path, wanted)
-                LOG.debug('Name servers of the container now %s', wanted,
-                          instance=instance)
-        except Exception as e:
-            # The ports work; a stale resolv.conf must not undo them.
-            LOG.warning('Could not update the name servers in the '
-                        'container\'s /etc/resolv.conf: %s', e,
-                        instance=instance)
-
-    @staticmethod
-    def _read_file(container, path):
-        chunks, _stat = container.get_archive(path)
-        with tarfile.open(fileobj=io.BytesIO(b''.join(chunks))) as tar:
-            member = tar.next()
-            return tar.extractfile(member).read().decode('utf-8', 'replace')
-
     @_engine_errors
     def plug_vifs(self, instance, network_info):
         container = self.engine.find(instance.uuid)
         if container is not None:
-            self._plug_container(instance, network_info, container)
+            self.network.plug(instance, network_info, container)
 
     def unplug_vifs(self, instance, network_info):
-        for vif in network_info or []:
-            self.vif_driver.unplug(instance, vif)
+        self.network.unplug(instance, network_info)
 
     @_engine_errors
     def attach_interface(self, context, instance, image_meta, vif):
-        container = self.engine.get(instance)
-        network_info = list(instance.get_network_info())
-        if vif['id'] not in [v['id'] for v in network_info]:
-            network_info.append(vif)
-        try:
-            self._plug_container(instance, network_info, container,
-                                 only=vif['id'])
-        except Exception as e:
-            LOG.error('Attaching port %s failed: %s', vif['id'], e,
-                      instance=instance)
-            self.vif_driver.unplug(instance, vif)
-            raise exception.InterfaceAttachFailed(
-                instance_uuid=instance.uuid)
+        self.network.attach(instance, vif, self.engine.get(instance))
 
     def detach_interface(self, context, instance, vif):
-        try:
-            with self._ports_lock(instance):
-                self.vif_driver.unplug(instance, vif)
-        except Exception as e:
-            LOG.error('Detaching port %s failed: %s', vif['id'], e,
-                      instance=instance)
-            raise exception.InterfaceDetachFailed(
-                instance_uuid=instance.uuid)
-        remaining = [v for v in instance.get_network_info()
-                     if v['id'] != vif['id']]
-        try:
-            container = self.engine.find(instance.uuid)
-        except engine.UNREACHABLE as e:
-            # The port is gone already; its name servers go at next start.
-            LOG.warning('Could not update the container\'s name servers: '
-                        '%s', e, instance=instance)
-            return
-        if container is not None and container.attrs['State'].get('Running'):
-            with self._ports_lock(instance):
-                self._sync_dns(instance, container, remaining, gone=[vif])
+        self.network.detach(instance, vif,
+                            lambda: self.engine.find(instance.uuid))
 
     # -- snapshot -----------------------------------------------------------
 

@@ -1,0 +1,222 @@
+"""An instance's networking: its ports in the container, its name servers.
+
+Everything the driver does with Nova's ``network_info`` happens here:
+engine settings at create, waiting for Neutron while the container starts,
+plugging each port into the container's network namespace (again after
+every start, since the namespace dies with the process), the container's
+``resolv.conf``, attach and detach, and the cleanup at delete. The port
+level work (veths, os-vif, addresses) is :mod:`novadocker.vif`'s.
+"""
+
+import contextlib
+import io
+import tarfile
+
+from nova import context as nova_context
+from nova import exception
+from nova import objects
+from oslo_concurrency import lockutils
+from oslo_log import log as logging
+
+from novadocker import conf
+from novadocker import engine
+from novadocker import privsep
+from novadocker import vif as vifs
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def create_settings(network_info):
+    """Engine settings for a container with these ports."""
+    return vifs.container_settings(network_info)
+
+
+def _read_file(container, path):
+    chunks, _stat = container.get_archive(path)
+    with tarfile.open(fileobj=io.BytesIO(b''.join(chunks))) as tar:
+        member = tar.next()
+        return tar.extractfile(member).read().decode('utf-8', 'replace')
+
+
+def _lock(instance_uuid):
+    # Nova's operations and the watch of engine starts both plug.
+    return lockutils.lock('novadocker-ports-%s' % instance_uuid)
+
+
+class InstanceNetwork:
+    """The ports of this host's containers."""
+
+    def __init__(self, virtapi, engine_):
+        self.virtapi = virtapi
+        self.engine = engine_
+        self.vif_driver = vifs.VIFDriver()
+
+    # -- boot -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def neutron_events(self, instance, network_info):
+        """Wait, after the block, for Neutron to report the ports plugged.
+
+        The block starts the container and plugs its ports; a failure that
+        Neutron reports, or its silence past ``vif_plugging_timeout``, ends
+        the boot where ``vif_plugging_is_fatal`` says so.
+        """
+        timeout = CONF.vif_plugging_timeout
+        events = vifs.plugged_events(network_info) if timeout else []
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, events, timeout=timeout,
+                    error_callback=self._neutron_failed):
+                yield
+        except exception.InstanceEventTimeout:
+            # wait_for_instance_event has logged which events are missing.
+            if CONF.vif_plugging_is_fatal:
+                raise exception.VirtualInterfaceCreateException()
+
+    @staticmethod
+    def _neutron_failed(event_name, instance):
+        LOG.error('Neutron reported failure on event %s', event_name,
+                  instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise exception.VirtualInterfaceCreateException()
+
+    # -- plugging -------------------------------------------------------
+
+    def plug(self, instance, network_info, container, only=None):
+        """Plug each port the running container does not have yet.
+
+        A port counts as plugged when a device with its MAC is in the
+        container's namespace: nova-compute restarts leave those alone.
+        """
+        if not network_info and not container.attrs['HostConfig'].get('Dns'):
+            # No ports, and no name servers of ports it once had.
+            return
+        with _lock(instance.uuid):
+            container.reload()
+            pid = container.attrs['State'].get('Pid')
+            if not container.attrs['State'].get('Running') or not pid:
+                LOG.debug('Container not running: its ports are plugged '
+                          'when it starts', instance=instance)
+                return
+            self._plug_ports(instance, network_info, pid, only)
+            self._sync_dns(instance, container, network_info)
+
+    def _plug_ports(self, instance, network_info, pid, only):
+        present = self.vif_driver.container_links(pid)
+        names = set(present.values())
+        for position, vif in enumerate(network_info):
+            if only is not None and vif['id'] != only:
+                continue
+            if vif['address'].lower() in present:
+                continue
+            ifname = 'eth%d' % position
+            n = 0
+            while ifname in names:
+                ifname = 'eth%d' % n
+                n += 1
+            self.vif_driver.plug(instance, vif, pid, ifname, position)
+            names.add(ifname)
+
+    def plug_started_by_engine(self, instance_uuid):
+        """Plug the ports of a container the engine started on its own."""
+        context = nova_context.get_admin_context()
+        try:
+            instance = objects.Instance.get_by_uuid(
+                context, instance_uuid, expected_attrs=['info_cache'])
+        except exception.InstanceNotFound:
+            return
+        if instance.host != CONF.host or instance.task_state is not None:
+            # An operation under way (a boot, a reboot, a power on, a
+            # delete) plugs for itself or needs no ports.
+            return
+        container = self.engine.find(instance_uuid)
+        if container is not None:
+            self.plug(instance, instance.get_network_info(), container)
+
+    def unplug(self, instance, network_info):
+        for vif in network_info or []:
+            self.vif_driver.unplug(instance, vif)
+
+    def cleanup(self, instance, network_info):
+        """The ports of a deleted container, and any OVS port left."""
+        with _lock(instance.uuid):
+            self.unplug(instance, network_info)
+            try:
+                self.vif_driver.sweep(instance)
+            except Exception as e:
+                # The container is gone; a switch that cannot be reached
+                # must not keep the instance from being deleted.
+                LOG.warning('Could not look for OVS ports left for the '
+                            'instance: %s', e, instance=instance)
+
+    # -- name servers ---------------------------------------------------
+
+    def _sync_dns(self, instance, container, network_info, gone=()):
+        """Make the container's name servers those of its ports.
+
+        The engine writes resolv.conf from the list given at create time,
+        again at every start, and knows nothing of the ports attached or
+        detached since.
+        """
+        path = container.attrs.get('ResolvConfPath')
+        if not path:
+            return
+        try:
+            current = vifs.resolv_conf_servers(
+                _read_file(container, '/etc/resolv.conf'))
+            # Create-time servers came from ports; the detached port's go.
+            dropped = set(container.attrs['HostConfig'].get('Dns') or [])
+            dropped.update(vifs.dns_servers(gone))
+            wanted = vifs.nameservers(current, network_info, dropped)
+            if wanted != current:
+                privsep.set_nameservers(path, wanted)
+                LOG.debug('Name servers of the container now %s', wanted,
+                          instance=instance)
+        except Exception as e:
+            # The ports work; a stale resolv.conf must not undo them.
+            LOG.warning('Could not update the name servers in the '
+                        'container\'s /etc/resolv.conf: %s', e,
+                        instance=instance)
+
+    # -- attach and detach ----------------------------------------------
+
+    def attach(self, instance, vif, container):
+        network_info = list(instance.get_network_info())
+        if vif['id'] not in [v['id'] for v in network_info]:
+            network_info.append(vif)
+        try:
+            self.plug(instance, network_info, container, only=vif['id'])
+        except Exception as e:
+            LOG.error('Attaching port %s failed: %s', vif['id'], e,
+                      instance=instance)
+            self.vif_driver.unplug(instance, vif)
+            raise exception.InterfaceAttachFailed(
+                instance_uuid=instance.uuid)
+
+    def detach(self, instance, vif, find_container):
+        """Unplug the port, then take its name servers from the container.
+
+        ``find_container`` is called only once the port is gone, so that an
+        engine that cannot be reached costs the guest nothing but stale
+        name servers until its next start.
+        """
+        try:
+            with _lock(instance.uuid):
+                self.vif_driver.unplug(instance, vif)
+        except Exception as e:
+            LOG.error('Detaching port %s failed: %s', vif['id'], e,
+                      instance=instance)
+            raise exception.InterfaceDetachFailed(
+                instance_uuid=instance.uuid)
+        remaining = [v for v in instance.get_network_info()
+                     if v['id'] != vif['id']]
+        try:
+            container = find_container()
+        except engine.UNREACHABLE as e:
+            LOG.warning('Could not update the container\'s name servers: '
+                        '%s', e, instance=instance)
+            return
+        if container is not None and container.attrs['State'].get('Running'):
+            with _lock(instance.uuid):
+                self._sync_dns(instance, container, remaining, gone=[vif])
