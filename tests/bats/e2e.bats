@@ -265,3 +265,29 @@ start-docker" ]
     nd_install_packages present missing
     grep -q 'apt-get install -y -qq missing$' "$calls"
 }
+
+@test "host: cgroup hierarchies grouped as the kernel has them, mounted or not" {
+    ND_PROC_CGROUPS=$BATS_TEST_TMPDIR/cgroups
+    ND_MOUNTINFO=$BATS_TEST_TMPDIR/mountinfo
+    cat > "$ND_PROC_CGROUPS" <<'CG'
+#subsys_name	hierarchy	num_cgroups	enabled
+cpuset	3	1	1
+cpu	1	10	1
+net_cls	12	2	1
+net_prio	12	2	1
+hugetlb	13	2	1
+rdma	0	1	1
+CG
+    cat > "$ND_MOUNTINFO" <<'MI'
+30 25 0:26 / /sys/fs/cgroup ro,relatime - tmpfs tmpfs ro,size=4096k
+31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
+MI
+    [ "$(_nd_cgroup_hierarchies | sort | tr '\n' ' ')" = "cpu cpuset hugetlb net_cls,net_prio " ]
+    _nd_cgroup_mounted cpu
+    _nd_cgroup_mounted cpuset
+    ! _nd_cgroup_mounted hugetlb
+    ! _nd_cgroup_mounted net_cls,net_prio
+    # a controller's name inside another's is no match
+    ! _nd_cgroup_mounted cpuacct
+}
