@@ -5,7 +5,6 @@ Load it with ``compute_driver = docker.DockerDriver`` in nova.conf.
 
 import functools
 import io
-import os
 import shlex
 import tarfile
 
@@ -20,13 +19,13 @@ from nova.virt import hardware
 import os_resource_classes as orc
 from oslo_log import log as logging
 from oslo_utils import timeutils
-from oslo_utils import units
-from oslo_utils import versionutils
 
 from novadocker import conf
+from novadocker import diagnostics
 from novadocker import engine
 from novadocker import events
 from novadocker import flavor as flavor_settings
+from novadocker import host
 from novadocker import image as images
 from novadocker import network
 
@@ -155,7 +154,7 @@ class DockerDriver(driver.ComputeDriver):
         failed boot into a reschedule) because the engine is away.
         """
         try:
-            self._resources = self._measure_host()
+            self._resources = host.measure(self.engine.client)
         except engine.UNREACHABLE as e:
             if self._resources is None:
                 raise engine.EngineUnavailable(url=CONF.docker.api_url,
@@ -163,22 +162,6 @@ class DockerDriver(driver.ComputeDriver):
             LOG.warning('Docker engine unreachable (%s); reporting the host '
                         'resources measured last', e)
         return self._resources
-
-    def _measure_host(self):
-        info = self.engine.client.info()
-        disk = os.statvfs(info.get('DockerRootDir') or '/')
-        return {
-            'vcpus': info['NCPU'],
-            'memory_mb': info['MemTotal'] // units.Mi,
-            'disk_gb': disk.f_blocks * disk.f_frsize // units.Gi,
-            'disk_free_gb': disk.f_bavail * disk.f_frsize // units.Gi,
-            'arch': obj_fields.Architecture.canonicalize(
-                info.get('Architecture') or os.uname().machine),
-            # 20.10.24+dfsg1 -> 20010024
-            'version': versionutils.convert_version_to_int(
-                info.get('ServerVersion', '0.0.0').split('+')[0]
-                .split('-')[0]),
-        }
 
     def get_available_resource(self, nodename):
         res = self._host_resources()
@@ -193,12 +176,15 @@ class DockerDriver(driver.ComputeDriver):
             'hypervisor_type': obj_fields.HVType.DOCKER,
             'hypervisor_version': res['version'],
             'hypervisor_hostname': nodename,
-            'cpu_info': '?',
+            'cpu_info': res['cpu_info'],
             'disk_available_least': res['disk_free_gb'],
             'supported_instances': [(res['arch'], obj_fields.HVType.DOCKER,
                                      obj_fields.VMMode.EXE)],
             'numa_topology': None,
         }
+
+    def get_host_uptime(self):
+        return host.uptime()
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
         res = self._host_resources()
@@ -248,6 +234,21 @@ class DockerDriver(driver.ComputeDriver):
         output = container.logs(stdout=True, stderr=True,
                                 tail=max(limit // 40, 100))
         return output[-limit:]
+
+    # -- diagnostics --------------------------------------------------------
+
+    def _diagnostics(self, instance):
+        container = self.engine.get(instance)
+        return diagnostics.measure(self.engine.client, container, instance,
+                                   _power_state(container, instance))
+
+    @_engine_errors
+    def get_diagnostics(self, instance):
+        return diagnostics.legacy(self._diagnostics(instance))
+
+    @_engine_errors
+    def get_instance_diagnostics(self, instance):
+        return diagnostics.standard(self._diagnostics(instance))
 
     # -- spawn --------------------------------------------------------------
 

@@ -6,6 +6,7 @@ data of snapshot uploads; Nova's fake Neutron.
 """
 
 import atexit
+import builtins
 import hashlib
 import os
 import shutil
@@ -13,6 +14,7 @@ import sys
 import tempfile
 
 import docker
+import fixtures
 from nova import context as nova_context
 from nova import objects
 from nova.tests.functional import integrated_helpers
@@ -22,6 +24,12 @@ from tests import images as test_images
 
 CHUNK = 64 * 1024
 _TARBALLS = {}
+# What the driver reads under /sys, which Nova's harness poisons: the CPU
+# topology, where /proc/cpuinfo does not give it (not on x86).
+SYS_READ_BY_DRIVER = '/sys/devices/system/cpu'
+# As imported, before any test poisons them.
+_UNPOISONED = {'builtins.open': builtins.open, 'os.listdir': os.listdir,
+               'os.path.isdir': os.path.isdir}
 
 
 def engine_client():
@@ -121,13 +129,25 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         self.docker = engine_client()
         self.tarballs = tarballs()
         super().setUp()
-        self.workdir = self.useFixture(
-            __import__('fixtures').TempDir()).path
+        self.workdir = self.useFixture(fixtures.TempDir()).path
         self.images = DockerGlance(self.glance, self.workdir)
         self.image_ids = {}
         self.addCleanup(self._remove_engine_leftovers)
 
+    def _let_the_driver_read_sys(self):
+        """Real readings of the host for the driver, poison for the rest."""
+        for name, real in _UNPOISONED.items():
+            module, _, attribute = name.rpartition('.')
+            poisoned = getattr(__import__(module, fromlist=['_']), attribute)
+
+            def reader(path, *args, _real=real, _poisoned=poisoned, **kw):
+                if str(path).startswith(SYS_READ_BY_DRIVER):
+                    return _real(path, *args, **kw)
+                return _poisoned(path, *args, **kw)
+            self.useFixture(fixtures.MonkeyPatch(name, reader))
+
     def _setup_services(self):
+        self._let_the_driver_read_sys()
         # The nova wheel installs api-paste.ini under <prefix>/etc/nova, not
         # where the API fixture looks (beside site-packages).
         paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')

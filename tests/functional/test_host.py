@@ -1,8 +1,10 @@
 """What the compute host reports: inventory, traits, its instances, logs."""
 
+import json
 import os
 import time
 
+from nova.objects import fields as obj_fields
 import os_traits
 
 from tests.functional import base
@@ -38,6 +40,67 @@ class TestHost(base.DockerDriverTestCase):
             '/os-hypervisors/detail').body['hypervisors']
         self.assertEqual('docker', hypervisor['hypervisor_type'])
         self.assertEqual(self.host, hypervisor['hypervisor_hostname'])
+
+    def hypervisor(self, microversion, suffix=''):
+        self.admin_api.microversion = microversion
+        [listed] = self.admin_api.api_get(
+            '/os-hypervisors').body['hypervisors']
+        return self.admin_api.api_get('/os-hypervisors/%s%s' % (
+            listed['id'], suffix)).body['hypervisor']
+
+    def test_hypervisor_show_describes_the_hosts_cpu(self):
+        # cpu_info is an object from 2.28 until 2.87, which drops it.
+        cpu = self.hypervisor('2.87')['cpu_info']
+        self.assertEqual(obj_fields.Architecture.canonicalize(
+            self.docker.info()['Architecture']), cpu['arch'])
+        with open('/proc/cpuinfo') as f:
+            lines = [line.split(':', 1) for line in f if ':' in line]
+        values = {}
+        for key, value in lines:
+            values.setdefault(key.strip().lower(), value.strip())
+        self.assertEqual(sorted(set((values.get('flags') or
+                                     values.get('features', '')).split())),
+                         cpu['features'])
+        if 'model name' in values:
+            self.assertEqual(values['model name'], cpu['model'])
+        vendor = values.get('vendor_id')
+        # libvirt's words for CPUID's vendor strings
+        self.assertEqual({'GenuineIntel': 'Intel', 'AuthenticAMD': 'AMD'}.get(
+            vendor, vendor), cpu['vendor'])
+        topology = cpu['topology']
+        self.assertEqual(os.cpu_count(), topology['sockets'] *
+                         topology['cores'] * topology['threads'])
+        # The kernel's topology says the same.
+        self.assertEqual(self._sys_topology(),
+                         (topology['sockets'], topology['threads']))
+        # Before 2.28 the same, as the JSON text Nova keeps.
+        self.assertEqual(cpu, json.loads(self.hypervisor('2.27')['cpu_info']))
+
+    @staticmethod
+    def _sys_topology():
+        """(sockets, threads per core) from /sys, which the harness lets
+        the driver read (base.SYS_READ_BY_DRIVER)."""
+        root = base.SYS_READ_BY_DRIVER
+        packages = set()
+        for name in os.listdir(root):
+            path = os.path.join(root, name, 'topology',
+                                'physical_package_id')
+            if name[3:].isdigit() and os.path.exists(path):
+                with open(path) as f:
+                    packages.add(f.read().strip())
+        with open(os.path.join(root, 'cpu0', 'topology',
+                               'thread_siblings_list')) as f:
+            ranges = [part.split('-') for part in f.read().strip().split(',')]
+        threads = sum(int(r[-1]) - int(r[0]) + 1 for r in ranges)
+        return len(packages), threads
+
+    def test_hypervisor_uptime_is_the_hosts(self):
+        for shown in (self.hypervisor('2.87', '/uptime'),
+                      # 2.88 puts it into the hypervisor's own view.
+                      self.hypervisor('2.88')):
+            self.assertRegex(shown['uptime'],
+                             r' up .*load average: [0-9.]+, ')
+            self.assertEqual(self.host, shown['hypervisor_hostname'])
 
     def test_driver_lists_its_instances_by_label(self):
         server = self.boot()
