@@ -366,8 +366,22 @@ ALL_PHASES="pre-install install post-config extra test-config"
 
 # --- extra: the cirros image (fake docker and openstack) -------------------
 
+# make_rootfs <file>: a small rootfs laid out as cirros's lxc tarball
+make_rootfs() {
+    local dir=$BATS_TEST_TMPDIR/rootfs
+    mkdir -p "$dir/etc" "$dir/run" "$dir/var"
+    ln -sfn /var/run/dropbear "$dir/etc/dropbear"
+    ln -sfn ../run "$dir/var/run"
+    tar -C "$dir" -cJf "$1" etc run var
+}
+
 put_rootfs_in_files() {
-    echo "rootfs" > "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+    make_rootfs "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+}
+
+# the rootfs the images are imported from
+prepared_rootfs() {
+    echo "$FILES/nova-docker-cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar"
 }
 
 @test "extra: cached rootfs imported with CMD /sbin/init, streamed to Glance" {
@@ -376,7 +390,7 @@ put_rootfs_in_files() {
     [ "$status" -eq 0 ]
     [ -z "$(nd_calls '^curl')" ]
     local tag="nova-docker/cirros:$CIRROS_VERSION"
-    nd_calls "^docker --host unix:///var/run/docker.sock import --change CMD \[\"/sbin/init\"\] $FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz $tag$" | grep -q .
+    nd_calls "^docker --host unix:///var/run/docker.sock import --change CMD \[\"/sbin/init\"\] $(prepared_rootfs) $tag$" | grep -q .
     nd_calls "^openstack --os-cloud=devstack-admin --os-region-name=RegionOne image create cirros --container-format docker --disk-format raw --public$" | grep -q .
     [ "$(cat "$ND_STATE/upload-cirros")" = "docker save of $tag" ]
 }
@@ -402,11 +416,34 @@ put_rootfs_in_files() {
 }
 
 @test "extra: downloads the rootfs from the cirros release when not cached" {
-    echo "downloaded" > "$ND_STATE/downloads/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+    make_rootfs "$ND_STATE/downloads/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
     run nd_phase stack extra
     [ "$status" -eq 0 ]
     nd_calls "^curl .* https://github.com/cirros-dev/cirros/releases/download/$CIRROS_VERSION/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz$" | grep -q .
-    [ "$(cat "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz")" = downloaded ]
+    cmp "$ND_STATE/downloads/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz" \
+        "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+}
+
+@test "extra: the image's rootfs has the directory dropbear keeps its keys in" {
+    put_rootfs_in_files
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    # /etc/dropbear links there; a container's /run is no fresh tmpfs
+    run tar -tvf "$(prepared_rootfs)" run/dropbear
+    [ "$status" -eq 0 ]
+    [[ "$output" == "drwx------ root/root "*" run/dropbear"* ]]
+    # everything of the release is still there
+    tar -tf "$(prepared_rootfs)" | grep -qx etc/dropbear
+}
+
+@test "extra: a rootfs that is no xz tarball dies clearly, leaves nothing" {
+    echo "not a tarball" > "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz"
+    run nd_phase stack extra
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Could not prepare $FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz for Docker"* ]]
+    [ ! -e "$(prepared_rootfs)" ]
+    [ ! -e "$(prepared_rootfs).part" ]
+    [ -z "$(nd_calls ' import ')" ]
 }
 
 @test "extra: a failed download dies and leaves no partial file" {
