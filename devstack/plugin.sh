@@ -4,9 +4,10 @@
 # DevStack plugin for nova-docker: dispatches each stack.sh, unstack.sh and
 # clean.sh phase to the functions in lib/nova_docker.
 #
-# Nodes with n-cpu get Docker, the driver and its nova configuration; nodes
-# with g-api get Docker too (to build the image), Glance's container format
-# and the cirros image. A compute-only subnode uploads nothing.
+# Nodes with n-cpu get Docker, LXCFS, the driver and its nova
+# configuration; nodes with g-api get Docker too (to build the image),
+# Glance's container format and the cirros image. A compute-only subnode
+# uploads nothing.
 
 # shellcheck source=devstack/lib/nova_docker
 source "$(dirname "${BASH_SOURCE[0]}")/lib/nova_docker"
@@ -22,6 +23,11 @@ if is_service_enabled n-cpu g-api; then
         nova_docker_add_stack_user
         start_docker
         wait_for_docker
+        if is_service_enabled n-cpu && [[ "$NOVA_DOCKER_LXCFS" == "True" ]]; then
+            echo_summary "Installing and starting LXCFS"
+            install_nova_docker_lxcfs
+            start_nova_docker_lxcfs
+        fi
 
     elif [[ "$1" == "stack" && "$2" == "install" ]]; then
         if is_service_enabled n-cpu; then

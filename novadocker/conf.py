@@ -66,6 +66,22 @@ docker_opts = [
                      'with the checksum the veth left to "hardware" so that '
                      'TCP between containers fails; set this to False where '
                      'another datapath has the same problem.'),
+    cfg.StrOpt('lxcfs_path',
+               default='/var/lib/lxcfs',
+               help='Where LXCFS is mounted. When a fuse.lxcfs file system '
+                    'is mounted there, every new container gets read-only '
+                    'bind mounts of the files LXCFS provides over its '
+                    '/proc/cpuinfo, /proc/meminfo, /proc/stat, '
+                    '/proc/uptime, /proc/diskstats, /proc/swaps, '
+                    '/proc/loadavg and /sys/devices/system/cpu/online, so '
+                    'that the guest sees its flavor\'s RAM and its own '
+                    'uptime, and with "lxcfs --enable-cfs" its flavor\'s '
+                    'vCPUs, instead of the host\'s. Such a container needs '
+                    'LXCFS mounted at every start, and reads nothing from '
+                    'these files after LXCFS restarts until it is itself '
+                    'stopped and started. Without LXCFS, containers are '
+                    'created without these mounts and nova-compute warns at '
+                    'start. Empty disables it.'),
 ]
 
 

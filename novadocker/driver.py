@@ -27,6 +27,7 @@ from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import host
 from novadocker import image as images
+from novadocker import lxcfs
 from novadocker import network
 
 CONF = conf.CONF
@@ -131,6 +132,7 @@ class DockerDriver(driver.ComputeDriver):
         LOG.info('Using Docker engine %s (API %s) at %s',
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
+        lxcfs.check_host(CONF.docker.lxcfs_path)
         self._starts = events.StartWatcher(
             self.engine, CONF.host, self.network.plug_started_by_engine)
         self._starts.start()
@@ -298,6 +300,7 @@ class DockerDriver(driver.ComputeDriver):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
         host_config.update(network.create_settings(network_info))
+        host_config.update(lxcfs.container_settings(CONF.docker.lxcfs_path))
         command = image_meta.properties.get('os_command_line')
         try:
             return self.engine.client.containers.create(

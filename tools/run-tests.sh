@@ -2,6 +2,7 @@
 # Install what the tests need on a Debian or Ubuntu machine and run every
 # tier: style, unit, Nova's functional harness on the real Docker engine,
 # editable nova, the DevStack plugin's bats tests, shellcheck and bashate.
+# Docker, Open vSwitch and LXCFS run for the functional tests.
 #
 # usage: tools/run-tests.sh [TOX_ENV ...]     (as root; it uses sudo if not)
 #
@@ -27,9 +28,11 @@ fi
 source "$REPO_DIR/tools/lib/host"
 
 # What the tiers use besides the engine: bats, the linters' and the test
-# images' tools, Open vSwitch for the networking tests.
+# images' tools, Open vSwitch for the networking tests, lxcfs for the
+# guests' view of their flavor.
 SYSTEM_PACKAGES=(bats shellcheck busybox-static git python3-venv
-                 python3-pip xz-utils iproute2 openvswitch-switch iptables)
+                 python3-pip xz-utils iproute2 openvswitch-switch iptables
+                 lxcfs)
 
 # tox in a venv of its own: a distribution's python3 is externally managed.
 TOX_VENV=$REPO_DIR/.tox/.tox-bootstrap
@@ -46,6 +49,56 @@ function start_ovs {
             --system-id=random >/dev/null
     fi
     ovs-vsctl show >/dev/null
+}
+
+# LXCFS, for the tests of what a guest reads of its flavor. The options
+# are those the DevStack plugin gives it (see README): --enable-cfs shows
+# the CPUs of each container's CFS quota.
+LXCFS_PATH=/var/lib/lxcfs
+LXCFS_OPTIONS=(--enable-cfs --enable-loadavg)
+
+function lxcfs_mounted {
+    awk -v path="$LXCFS_PATH" '
+        $5 == path { for (i = 7; i < NF; i++) if ($i == "-") { fs = $(i + 1); break } }
+        END { exit fs != "fuse.lxcfs" }
+    ' /proc/self/mountinfo
+}
+
+# lxcfs_answers: mounted, and its daemon alive (a killed lxcfs leaves its
+# mount behind, answering "Transport endpoint is not connected")
+function lxcfs_answers {
+    lxcfs_mounted && head -c 1 "$LXCFS_PATH/proc/uptime" > /dev/null 2>&1
+}
+
+# The package's service where systemd runs (it starts it without the
+# options), else lxcfs in the background.
+function start_lxcfs {
+    local dropin=/etc/systemd/system/lxcfs.service.d/nova-docker-tests.conf
+    if [[ -d /run/systemd/system ]]; then
+        if [[ ! -f $dropin ]]; then
+            mkdir -p "$(dirname "$dropin")"
+            printf '[Service]\nExecStart=\nExecStart=/usr/bin/lxcfs %s %s\n' \
+                "${LXCFS_OPTIONS[*]}" "$LXCFS_PATH" > "$dropin"
+            systemctl daemon-reload
+            systemctl restart lxcfs
+        fi
+        systemctl start lxcfs
+    elif ! lxcfs_answers; then
+        if lxcfs_mounted; then
+            umount -l "$LXCFS_PATH"
+        fi
+        mkdir -p "$LXCFS_PATH"
+        bash -c 'nohup lxcfs "$@" >/var/log/lxcfs.log 2>&1 &' lxcfs \
+            "${LXCFS_OPTIONS[@]}" "$LXCFS_PATH"
+    fi
+    local waited=0
+    while [[ $waited -lt 30 ]]; do
+        lxcfs_answers && return 0
+        sleep 1
+        waited=$((waited + 1))
+    done
+    echo "lxcfs did not mount $LXCFS_PATH; see /var/log/lxcfs.log" >&2
+    return 1
 }
 
 function install_tox {
@@ -87,8 +140,9 @@ nd_install_packages "${SYSTEM_PACKAGES[@]}" || exit 1
 nd_install_docker || exit 1
 nd_start_docker || exit 1
 start_ovs || exit 1
-# Here the networking tests must run, not skip.
-export NOVADOCKER_REQUIRE_OVS=1
+start_lxcfs || exit 1
+# Here the networking and LXCFS tests must run, not skip.
+export NOVADOCKER_REQUIRE_OVS=1 NOVADOCKER_REQUIRE_LXCFS=1
 install_tox || exit 1
 pick_constraints
 run_tiers

@@ -33,6 +33,8 @@ ALL_PHASES="pre-install install post-config extra test-config"
     # validation is DevStack's to set (lib/tempest's default)
     [ -z "${TEMPEST_RUN_VALIDATION+set}" ]
     [ "$NOVA_DOCKER_STATE_DIR" = "$DATA_DIR/nova-docker" ]
+    [ "$NOVA_DOCKER_LXCFS" = True ]
+    [ "$NOVA_DOCKER_LXCFS_OPTIONS" = "--enable-cfs --enable-loadavg" ]
     unset NOVA_DOCKER_DIR
     source "$ND_REPO/devstack/settings"
     [ "$NOVA_DOCKER_DIR" = "$DEST/nova-docker" ]
@@ -136,17 +138,20 @@ ALL_PHASES="pre-install install post-config extra test-config"
     ln -s "$ND_BIN/service" "$ND_BIN/dockerd"
     run nd_phase stack pre-install
     [ "$status" -eq 0 ]
-    [ -z "$(nd_calls '^(apt-get|dnf) ')" ]
-    run ! grep -q "^package" "$NOVA_DOCKER_STATE_DIR/installed"
+    [ -z "$(nd_calls '^(apt-get|dnf) .*(docker|moby)')" ]
+    run ! grep -q "^package docker" "$NOVA_DOCKER_STATE_DIR/installed"
 }
 
 @test "pre-install: what was there before is not recorded as installed" {
     nd_installed docker.io
+    nd_installed lxcfs
     echo docker > "$ND_STATE/member-stack"
     run nd_phase stack pre-install
     [ "$status" -eq 0 ]
     [ -z "$(nd_calls '^usermod')" ]
-    [ ! -s "$NOVA_DOCKER_STATE_DIR/installed" ]
+    # only the plugin's own drop-in for lxcfs.service
+    [ "$(cat "$NOVA_DOCKER_STATE_DIR/installed")" = \
+        "file $NOVA_DOCKER_SYSTEMD_DIR/lxcfs.service.d/nova-docker.conf" ]
 }
 
 @test "pre-install: creates the docker group when no package did" {
@@ -175,6 +180,80 @@ ALL_PHASES="pre-install install post-config extra test-config"
     nd_snapshot "$BATS_TEST_TMPDIR/two"
     cmp "$BATS_TEST_TMPDIR/one/state" "$NOVA_DOCKER_STATE_DIR/installed"
     diff -r "$BATS_TEST_TMPDIR/one/files" "$BATS_TEST_TMPDIR/two/files"
+}
+
+# --- pre-install: LXCFS ---------------------------------------------------
+
+LXCFS_DROPIN=etc/systemd/system/lxcfs.service.d/nova-docker.conf
+
+@test "pre-install: LXCFS installed and run with --enable-cfs, until mounted" {
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    nd_calls '^apt-get .*install lxcfs$' | grep -q .
+    grep -qxF "package lxcfs" "$NOVA_DOCKER_STATE_DIR/installed"
+    local dropin=$ND_ROOT/$LXCFS_DROPIN
+    grep -qxF "file $dropin" "$NOVA_DOCKER_STATE_DIR/installed"
+    # the distribution's ExecStart replaced, not added to
+    [ "$(grep -c '^ExecStart=' "$dropin")" -eq 2 ]
+    grep -qxF 'ExecStart=' "$dropin"
+    grep -qxF 'ExecStart=/usr/bin/lxcfs --enable-cfs --enable-loadavg /var/lib/lxcfs' "$dropin"
+    grep -qxF 'ConditionVirtualization=' "$dropin"
+    [ "$(stat -c %a "$dropin")" = 644 ]
+    # the package started it without the options: restarted with them
+    nd_calls '^systemctl daemon-reload$' | grep -q .
+    nd_calls '^systemctl enable lxcfs$' | grep -q .
+    nd_calls '^systemctl restart lxcfs$' | grep -q .
+    grep -q ' /var/lib/lxcfs .* - fuse.lxcfs ' "$NOVA_DOCKER_MOUNTINFO"
+}
+
+@test "pre-install: LXCFS again, unchanged, is only started" {
+    run_stack pre-install
+    : > "$ND_CALLS"
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    nd_calls '^systemctl start lxcfs$' | grep -q .
+    [ -z "$(nd_calls '^systemctl (restart lxcfs|daemon-reload)')" ]
+    [ -z "$(nd_calls '^apt-get .*install lxcfs')" ]
+    [ "$(grep -c lxcfs "$NOVA_DOCKER_STATE_DIR/installed")" -eq 2 ]
+}
+
+@test "pre-install: other LXCFS options restart it with them" {
+    run_stack pre-install
+    : > "$ND_CALLS"
+    NOVA_DOCKER_LXCFS_OPTIONS=--enable-cfs
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    grep -qxF 'ExecStart=/usr/bin/lxcfs --enable-cfs /var/lib/lxcfs' "$ND_ROOT/$LXCFS_DROPIN"
+    nd_calls '^systemctl restart lxcfs$' | grep -q .
+}
+
+@test "pre-install: dies clearly when LXCFS does not mount" {
+    touch "$ND_STATE/lxcfs-broken"
+    NOVA_DOCKER_WAIT_TIMEOUT=1
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"LXCFS did not mount /var/lib/lxcfs within 1s"*"NOVA_DOCKER_LXCFS=False"* ]]
+}
+
+@test "pre-install: LXCFS's directory without its file system is not enough" {
+    touch "$ND_STATE/lxcfs-broken"
+    echo "45 22 0:50 / /var/lib/lxcfs rw - tmpfs tmpfs rw" >> "$NOVA_DOCKER_MOUNTINFO"
+    NOVA_DOCKER_WAIT_TIMEOUT=1
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"LXCFS did not mount"* ]]
+}
+
+@test "pre-install: NOVA_DOCKER_LXCFS=False, or no n-cpu: no LXCFS" {
+    NOVA_DOCKER_LXCFS=False
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls ' lxcfs$')" ]
+    [ ! -e "$ND_ROOT/$LXCFS_DROPIN" ]
+    NOVA_DOCKER_LXCFS=True ENABLED_SERVICES=key,g-api,mysql
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls ' lxcfs$')" ]
 }
 
 # --- wait_for_docker -------------------------------------------------------
@@ -252,6 +331,21 @@ ALL_PHASES="pre-install install post-config extra test-config"
     [ "$(iniget "$NOVA_CPU_CONF" docker api_timeout)" = 30 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker pids_limit)" = 256 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker soft_reboot_timeout)" = 5 ]
+}
+
+@test "post-config: [docker] lxcfs_path, empty with NOVA_DOCKER_LXCFS=False" {
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
+        [ "$(iniget "$conf" docker lxcfs_path)" = /var/lib/lxcfs ]
+    done
+    NOVA_DOCKER_LXCFS=False
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
+        ini_has_option "$conf" docker lxcfs_path
+        [ -z "$(iniget "$conf" docker lxcfs_path)" ]
+    done
 }
 
 @test "post-config: keeps what nova.conf already has" {
@@ -589,7 +683,8 @@ prepared_rootfs() {
     # both cirros images the extra phase built
     nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION$" | grep -q .
     nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION-alt$" | grep -q .
-    nd_calls '^apt-get .*purge docker.io$' | grep -q .
+    nd_calls '^apt-get .*purge docker.io lxcfs$' | grep -q .
+    nd_calls '^systemctl stop lxcfs$' | grep -q .
     nd_calls '^gpasswd -d stack docker$' | grep -q .
     nd_calls '^pip uninstall -y novadocker$' | grep -q .
     [ ! -e "$NOVA_CONF_DIR/rootwrap.d/docker.filters" ]
@@ -599,12 +694,40 @@ prepared_rootfs() {
 
 @test "clean: leaves a Docker that was there before" {
     nd_installed docker.io
+    nd_installed lxcfs
     echo docker > "$ND_STATE/member-stack"
     put_rootfs_in_files
     run_stack $ALL_PHASES
     run nd_phase clean
     [ "$status" -eq 0 ]
     [ -z "$(nd_calls '(purge|remove|gpasswd)')" ]
+    [ -z "$(nd_calls '^systemctl stop')" ]
+    grep -qxF docker.io "$ND_STATE/packages"
+}
+
+@test "clean: LXCFS that was there before: the drop-in goes, the package and its mounts stay" {
+    nd_installed lxcfs
+    run_stack pre-install
+    : > "$ND_CALLS"
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    [ ! -e "$ND_ROOT/$LXCFS_DROPIN" ]
+    [ ! -e "$(dirname "$ND_ROOT/$LXCFS_DROPIN")" ]
+    nd_calls '^systemctl daemon-reload$' | grep -q .
+    [ -z "$(nd_calls '^systemctl (stop|restart) lxcfs')" ]
+    grep -qxF lxcfs "$ND_STATE/packages"
+    grep -q fuse.lxcfs "$NOVA_DOCKER_MOUNTINFO"
+    # Docker, installed by the plugin, went
+    nd_calls '^apt-get .*purge docker.io$' | grep -q .
+}
+
+@test "clean: only LXCFS installed by the plugin: a Docker that was there keeps running" {
+    nd_installed docker.io
+    run_stack pre-install
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    nd_calls '^apt-get .*purge lxcfs$' | grep -q .
+    [ -z "$(nd_calls '^systemctl stop docker')" ]
     grep -qxF docker.io "$ND_STATE/packages"
 }
 
@@ -616,7 +739,7 @@ prepared_rootfs() {
     [ "$status" -eq 0 ]
     [ ! -e "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list" ]
     [ ! -e "$NOVA_DOCKER_APT_DIR/keyrings/docker.asc" ]
-    nd_calls '^apt-get .*purge docker-ce docker-ce-cli containerd.io$' | grep -q .
+    nd_calls '^apt-get .*purge docker-ce docker-ce-cli containerd.io lxcfs$' | grep -q .
 }
 
 @test "all phases also run under stack.sh's NOUNSET=1" {

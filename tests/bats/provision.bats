@@ -13,7 +13,11 @@ setup() {
     printf '[DEFAULT]\nbind_port = 9292\n\n[image_format]\ncontainer_formats = ami,ari,aki,bare,ovf\n' \
         > "$ETC/glance/glance-api.conf"
     ARGS=(--nova-conf "$ETC/nova/nova.conf" --rootwrap-dir "$ETC/nova/rootwrap.d"
-          --glance-conf "$ETC/glance/glance-api.conf" --pip "$ND_BIN/pip")
+          --glance-conf "$ETC/glance/glance-api.conf" --pip "$ND_BIN/pip"
+          --systemd-dir "$ETC/systemd/system")
+    DROPIN=$ETC/systemd/system/lxcfs.service.d/nova-docker.conf
+    # the fake systemctl mounts LXCFS in this mount table
+    export NOVA_DOCKER_MOUNTINFO NOVA_DOCKER_WAIT_TIMEOUT=5
 }
 
 require_root() {
@@ -75,6 +79,9 @@ require_root() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"would: install docker.io"* ]]
     [[ "$output" == *"would: enable and start the docker service"* ]]
+    [[ "$output" == *"would: install lxcfs"* ]]
+    [[ "$output" == *"would: install $DROPIN (lxcfs --enable-cfs --enable-loadavg)"* ]]
+    [[ "$output" == *"would: enable and start lxcfs"* ]]
     [[ "$output" == *"would: add nova to group docker"* ]]
     [[ "$output" == *"would: pip install $ND_REPO"* ]]
     [[ "$output" == *"would: set [DEFAULT] compute_driver = docker.DockerDriver in $ETC/nova/nova.conf"* ]]
@@ -92,6 +99,13 @@ require_root() {
     [ "$status" -eq 0 ]
     nd_calls '^apt-get install -y docker.io$' | grep -q .
     nd_calls '^systemctl enable --now docker$' | grep -q .
+    nd_calls '^apt-get install -y lxcfs$' | grep -q .
+    grep -qxF 'ExecStart=' "$DROPIN"
+    grep -qxF 'ExecStart=/usr/bin/lxcfs --enable-cfs --enable-loadavg /var/lib/lxcfs' "$DROPIN"
+    [ "$(stat -c '%U:%G %a' "$DROPIN")" = "root:root 644" ]
+    nd_calls '^systemctl daemon-reload$' | grep -q .
+    nd_calls '^systemctl enable --now lxcfs$' | grep -q .
+    [[ "$output" == *"ok: LXCFS is mounted at /var/lib/lxcfs"* ]]
     nd_calls '^usermod -aG docker nova$' | grep -q .
     nd_calls "^pip install --upgrade $ND_REPO$" | grep -q .
     iniget "$ETC/nova/nova.conf" DEFAULT compute_driver | grep -qx docker.DockerDriver
@@ -135,9 +149,59 @@ require_root() {
     run "$PROVISION" --distro fedora "${ARGS[@]}"
     [ "$status" -eq 0 ]
     nd_calls '^dnf install -y moby-engine$' | grep -q .
+    nd_calls '^dnf install -y lxcfs$' | grep -q .
     [ -z "$(nd_calls '^apt-get')" ]
     nd_calls '^systemctl restart openstack-nova-compute$' | grep -q .
     nd_calls '^systemctl restart openstack-glance-api$' | grep -q .
+}
+
+@test "LXCFS: running without the options is restarted with them" {
+    require_root
+    nd_installed lxcfs
+    nd_installed docker.io
+    "$ND_BIN/systemctl" enable --now lxcfs
+    : > "$ND_CALLS"
+    run "$PROVISION" --distro debian "${ARGS[@]}" --lxcfs-options --enable-cfs
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^apt-get install -y lxcfs')" ]
+    grep -qxF 'ExecStart=/usr/bin/lxcfs --enable-cfs /var/lib/lxcfs' "$DROPIN"
+    nd_calls '^systemctl restart lxcfs$' | grep -q .
+}
+
+@test "LXCFS: not restarted under running instances, nor with --no-restart" {
+    require_root
+    nd_installed lxcfs
+    nd_installed docker.io
+    "$ND_BIN/systemctl" enable --now lxcfs
+    echo c1 > "$ND_STATE/docker-ps"
+    run "$PROVISION" --distro debian "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [ -f "$DROPIN" ]
+    [ -z "$(nd_calls '^systemctl restart lxcfs')" ]
+    [[ "$output" == *"warning: lxcfs runs without '--enable-cfs --enable-loadavg' until it restarts"* ]]
+    nd_calls '^docker ps -q --filter label=org.openstack.nova.instance_uuid$' | grep -q .
+    : > "$ND_STATE/docker-ps"
+    rm "$DROPIN"
+    run "$PROVISION" --distro debian "${ARGS[@]}" --no-restart
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^systemctl restart lxcfs')" ]
+}
+
+@test "LXCFS that does not mount: a clear error" {
+    require_root
+    touch "$ND_STATE/lxcfs-broken"
+    # its directory, without LXCFS on it
+    echo "45 22 0:50 / /var/lib/lxcfs rw - tmpfs tmpfs rw" >> "$NOVA_DOCKER_MOUNTINFO"
+    NOVA_DOCKER_WAIT_TIMEOUT=1 run "$PROVISION" --distro debian "${ARGS[@]}"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"LXCFS did not mount /var/lib/lxcfs within 1s"*"--no-lxcfs"* ]]
+}
+
+@test "--no-lxcfs leaves LXCFS alone" {
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --no-lxcfs
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"install lxcfs"* && "$output" != *lxcfs.service.d* ]]
+    [[ "$output" != *"start lxcfs"* && "$output" != *LXCFS* ]]
 }
 
 @test "--docker-source docker-ce installs Docker's packages" {

@@ -7,8 +7,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization
 from nova.compute import power_state
 
+from novadocker import conf
 from tests.functional import base
 from tests import images as test_images
+
+CONF = conf.CONF
 
 
 class TestBoot(base.DockerDriverTestCase):
@@ -85,6 +88,12 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertFalse(host['Privileged'])
         self.assertFalse(host['CapAdd'])
         self.assertFalse(host['Binds'])
+        # The only mounts are LXCFS's files, read-only.
+        for mount in host.get('Mounts') or []:
+            self.assertTrue(mount['ReadOnly'], mount)
+            self.assertEqual(os.path.join(CONF.docker.lxcfs_path,
+                                          mount['Target'].lstrip('/')),
+                             mount['Source'])
         self.assertEqual('none', host['NetworkMode'])
 
     def test_flavor_extra_specs_add_capabilities(self):

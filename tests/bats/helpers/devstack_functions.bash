@@ -77,6 +77,10 @@ function start_service {
     sudo /bin/systemctl start "$1"
 }
 
+function restart_service {
+    sudo /bin/systemctl restart "$1"
+}
+
 function stop_service {
     sudo /bin/systemctl stop "$1"
 }

@@ -56,13 +56,27 @@ function fake_sudo {
     exec "$@"
 }
 
-# systemctl: the units in $ND_STATE/active are enabled and running
+# the line lxcfs.service adds to the mount table ($ND_STATE/mountinfo)
+LXCFS_MOUNT="44 27 0:41 / /var/lib/lxcfs rw,nosuid,nodev,relatime - fuse.lxcfs lxcfs rw,user_id=0,group_id=0,allow_other"
+
+# systemctl: the units in $ND_STATE/active are enabled and running; a
+# running lxcfs is mounted, unless $ND_STATE/lxcfs-broken exists
 function fake_systemctl {
     local unit=${!#}
     case " $* " in
         *" is-active "*|*" is-enabled "*) state_has active "$unit" ;;
-        *" start "*|*" --now "*|*" restart "*) state_add active "$unit" ;;
-        *" stop "*) state_del active "$unit" ;;
+        *" start "*|*" --now "*|*" restart "*)
+            state_add active "$unit"
+            if [[ "$unit" == lxcfs && ! -e $ND_STATE/lxcfs-broken ]]; then
+                state_add mountinfo "$LXCFS_MOUNT"
+            fi
+            ;;
+        *" stop "*)
+            state_del active "$unit"
+            if [[ "$unit" == lxcfs ]]; then
+                state_del mountinfo "$LXCFS_MOUNT"
+            fi
+            ;;
     esac
 }
 

@@ -5,7 +5,8 @@
 # Gives a test DevStack's functions, every config file and directory under
 # BATS_TEST_TMPDIR, and recorders (fake_command.bash) in place of the
 # commands that would change the machine: sudo, package managers,
-# systemctl, user and group tools, curl, docker, openstack, pip. Each
+# systemctl (which mounts LXCFS), user and group tools, curl, docker,
+# openstack, pip. Each
 # recorder appends "name args" to $ND_CALLS.
 #
 # With DEVSTACK_DIR pointing at a DevStack checkout, its real ``functions``
@@ -189,4 +190,9 @@ function nd_setup {
     NOVA_DOCKER_WAIT_TIMEOUT=5
     NOVA_DOCKER_APT_DIR=$ND_ROOT/etc/apt
     NOVA_DOCKER_YUM_REPOS_DIR=$ND_ROOT/etc/yum.repos.d
+    NOVA_DOCKER_SYSTEMD_DIR=$ND_ROOT/etc/systemd/system
+    # the machine's mount table: the root file system, and LXCFS once
+    # lxcfs.service runs
+    NOVA_DOCKER_MOUNTINFO=$ND_STATE/mountinfo
+    echo "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw" > "$NOVA_DOCKER_MOUNTINFO"
 }
