@@ -30,9 +30,10 @@ source "$REPO_DIR/tools/lib/host"
 # What the tiers use besides the engine: bats, the linters' and the test
 # images' tools, Open vSwitch for the networking tests, lxcfs for the
 # guests' view of their flavor.
-SYSTEM_PACKAGES=(bats shellcheck busybox-static git python3-venv
-                 python3-pip xz-utils iproute2 openvswitch-switch iptables
-                 lxcfs)
+SYSTEM_PACKAGES=(
+    bats shellcheck busybox-static git python3-venv python3-pip xz-utils
+    iproute2 openvswitch-switch iptables lxcfs
+)
 
 # tox in a venv of its own: a distribution's python3 is externally managed.
 TOX_VENV=$REPO_DIR/.tox/.tox-bootstrap
