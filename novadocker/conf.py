@@ -46,6 +46,21 @@ docker_opts = [
                       'for it in full, so it adds to boot latency; 0 only '
                       'checks that the process is still there right after '
                       'the start.'),
+    cfg.FloatOpt('stop_event_delay',
+                 default=15,
+                 min=0,
+                 help='Seconds between the end of a container\'s process '
+                      'and the lifecycle event that tells Nova the instance '
+                      'stopped. Nova then records an instance stopped '
+                      'behind its back (docker stop or kill, a process '
+                      'that exits or runs out of memory) as SHUTOFF. A '
+                      'start of the container within that time (a reboot, '
+                      'docker restart, a restart policy) cancels the '
+                      'event, so that Nova does not stop an instance that '
+                      'is coming back; the libvirt driver waits 15 seconds '
+                      'likewise. Starts, pauses and unpauses are reported '
+                      'at once. Nova\'s [workarounds] '
+                      'handle_virt_lifecycle_events turns all of them off.'),
     cfg.IntOpt('console_log_max_bytes',
                default=100 * 1024,
                min=1024,

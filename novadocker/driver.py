@@ -12,7 +12,9 @@ import docker.errors
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova import context as nova_context
 from nova import exception
+from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
@@ -27,14 +29,13 @@ from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import host
 from novadocker import image as images
+from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
-# Exit codes of a process ended by SIGKILL or SIGTERM: a stop, not a crash.
-STOP_EXIT_CODES = (0, 128 + 9, 128 + 15)
 LOG_TAIL_ON_FAILURE = 20
 
 
@@ -60,13 +61,10 @@ def _power_state(container, instance):
     status = state.get('Status')
     if status == 'running' or state.get('Running'):
         return power_state.RUNNING
-    if status == 'dead' or state.get('OOMKilled'):
-        return power_state.CRASHED
-    if status == 'exited':
-        if state.get('ExitCode') in STOP_EXIT_CODES:
-            return power_state.SHUTDOWN
-        return power_state.CRASHED
-    if status == 'created':
+    if status in ('exited', 'dead', 'created'):
+        # However its process ended (a stop, a kill, a crash, the OOM
+        # killer), as libvirt reports a domain whose QEMU died: Nova acts
+        # on a STOPPED lifecycle event only if the state reads SHUTDOWN.
         return power_state.SHUTDOWN
     return power_state.NOSTATE
 
@@ -119,7 +117,8 @@ class DockerDriver(driver.ComputeDriver):
         self.engine = engine.Engine()
         self._resources = None
         self.network = network.InstanceNetwork(virtapi, self.engine)
-        self._starts = None
+        self._watcher = None
+        self._lifecycle = None
 
     # -- host ---------------------------------------------------------------
 
@@ -133,14 +132,24 @@ class DockerDriver(driver.ComputeDriver):
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
-        self._starts = events.StartWatcher(
-            self.engine, CONF.host, self.network.plug_started_by_engine)
-        self._starts.start()
+        # What the engine does to the containers, whoever asked: ports to
+        # plug again after a start, power states for Nova.
+        self._lifecycle = lifecycle.LifecycleEmitter(
+            self._power_state_now, self.emit_event,
+            CONF.docker.stop_event_delay)
+        self._watcher = events.ContainerWatcher(
+            self.engine, CONF.host,
+            on_start=self.network.plug_started_by_engine,
+            on_change=self._lifecycle.changed)
+        self._watcher.start()
 
     def cleanup_host(self, host):
-        if self._starts is not None:
-            self._starts.stop()
-            self._starts = None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self._lifecycle is not None:
+            self._lifecycle.stop()
+            self._lifecycle = None
 
     def get_available_nodes(self, refresh=False):
         return [CONF.host]
@@ -227,6 +236,21 @@ class DockerDriver(driver.ComputeDriver):
         container = self.engine.get(instance)
         return hardware.InstanceInfo(state=_power_state(container, instance),
                                      internal_id=container.id)
+
+    def _power_state_now(self, instance_uuid):
+        """An instance's power state as the engine has it now, or None."""
+        try:
+            instance = objects.Instance.get_by_uuid(
+                nova_context.get_admin_context(), instance_uuid,
+                expected_attrs=[])
+        except exception.InstanceNotFound:
+            return None
+        if instance.host != CONF.host:
+            return None
+        container = self.engine.find(instance_uuid)
+        if container is None:
+            return None
+        return _power_state(container, instance)
 
     @_engine_errors
     def get_console_output(self, context, instance):

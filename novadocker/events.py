@@ -1,11 +1,18 @@
-"""Container starts that Nova did not ask for.
+"""What the engine does to this host's containers, as it happens.
 
-A container's ports live in its network namespace, which dies with its
-process; a start gives it a new, empty one. The engine starts containers on
-its own: by their restart policy, when dockerd itself restarts, or at
-someone's ``docker start``. ``StartWatcher`` follows the engine's event
-stream for the starts of this host's containers and hands the instance uuid
-of each to a callback, which plugs what the new namespace lacks.
+The engine's event stream tells of every start, end, pause and unpause of a
+container, whoever caused it: Nova's own operations, a restart policy, a
+restart of dockerd, someone's ``docker start``, ``stop`` or ``kill``, a
+process that exits or that the kernel kills for lack of memory.
+``ContainerWatcher`` follows that stream for this host's containers, with
+one subscription filtered by the host label, and hands the instance uuid of
+each change to two callbacks:
+
+- ``on_start(uuid)``, for starts: a start gives the container a new, empty
+  network namespace (its ports lived in the one that died with its
+  process), where the driver plugs what it lacks;
+- ``on_change(uuid, action)``, for every change, from which the driver tells
+  Nova the instance's power state (``novadocker.lifecycle``).
 """
 
 import threading
@@ -21,22 +28,32 @@ LOG = logging.getLogger(__name__)
 RETRY_FIRST = 1
 RETRY_MAX = 30
 
+# The engine's actions that change a container's power state; "oom" (a
+# process of the container killed for lack of memory) comes before the
+# "die" of a container whose main process it was.
+ACTIONS = ('start', 'die', 'oom', 'pause', 'unpause')
+# Exit codes of a process that ended by itself (0) or was stopped (SIGKILL,
+# SIGTERM): anything else is worth a warning.
+STOP_EXIT_CODES = ('0', str(128 + 9), str(128 + 15))
 
-class StartWatcher:
-    """Follows container starts in a thread of nova-compute's pool.
+
+class ContainerWatcher:
+    """Follows this host's containers in a thread of nova-compute's pool.
 
     The stream is a socket read that blocks: under eventlet the socket is
     green and the read yields to the hub; with native threads it holds a
     thread of its own. ``stop`` closes the socket to end it.
     """
 
-    def __init__(self, engine_, host, on_start):
+    def __init__(self, engine_, host, on_start, on_change):
         self._engine = engine_
         self._host = host
         self._on_start = on_start
+        self._on_change = on_change
         self._stopped = threading.Event()
         self._stream = None
         self._future = None
+        self._subscriptions = 0
 
     def start(self):
         self._stopped.clear()
@@ -65,31 +82,62 @@ class StartWatcher:
     def _follow(self):
         client = self._engine.client.api
         self._stream = client.events(decode=True, filters={
-            'type': 'container', 'event': 'start',
+            'type': 'container', 'event': list(ACTIONS),
             'label': '%s=%s' % (engine.HOST_LABEL, self._host)})
         try:
             if self._stopped.is_set():
                 # stop() came before there was a stream to close.
                 return
-            # Subscribed first, then the containers already running: starts
-            # while there was no stream (an engine restart) were not seen.
-            for labels in self._engine.our_labels(running=True):
-                self._handle(labels.get(engine.UUID_LABEL))
+            self._catch_up()
             for event in self._stream:
                 if self._stopped.is_set():
                     return
-                attributes = event.get('Actor', {}).get('Attributes', {})
-                self._handle(attributes.get(engine.UUID_LABEL))
+                self._handle(event)
         finally:
             self._stream.close()
             self._stream = None
 
-    def _handle(self, instance_uuid):
+    def _catch_up(self):
+        """What happened while there was no stream (an engine restart).
+
+        Subscribed first, then the containers listed: a change in between
+        is reported twice rather than not at all.
+        """
+        for labels in self._engine.our_labels(running=True):
+            self._call(self._on_start, labels.get(engine.UUID_LABEL))
+        if self._subscriptions:
+            # Nova took stock of its instances at nova-compute's start;
+            # after a reconnection each one's state is news.
+            for labels in self._engine.our_labels():
+                self._call(self._on_change, labels.get(engine.UUID_LABEL),
+                           None)
+        self._subscriptions += 1
+
+    def _handle(self, event):
+        action = event.get('Action') or event.get('status')
+        attributes = event.get('Actor', {}).get('Attributes', {})
+        instance_uuid = attributes.get(engine.UUID_LABEL)
+        if action == 'oom':
+            LOG.warning('The kernel killed a process of the container for '
+                        'lack of memory (the flavor\'s RAM)',
+                        instance_uuid=instance_uuid)
+            return
+        if action == 'die':
+            code = attributes.get('exitCode')
+            log = LOG.info if code in STOP_EXIT_CODES else LOG.warning
+            log('The container\'s process ended with exit code %s', code,
+                instance_uuid=instance_uuid)
+        # The state first: Nova waits for it, the ports take a while.
+        self._call(self._on_change, instance_uuid, action)
+        if action == 'start':
+            self._call(self._on_start, instance_uuid)
+
+    def _call(self, callback, instance_uuid, *args):
         if not instance_uuid or self._stopped.is_set():
             return
         try:
-            self._on_start(instance_uuid)
+            callback(instance_uuid, *args)
         except Exception:
             # One instance's failure must not end the watch of the others.
-            LOG.exception('Handling the start of the container of instance '
+            LOG.exception('Handling a change of the container of instance '
                           '%s failed', instance_uuid)

@@ -9,9 +9,11 @@ import atexit
 import builtins
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 
 import docker
 import fixtures
@@ -184,6 +186,18 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         found = self.docker.containers.list(all=True, filters={
             'label': 'org.openstack.nova.instance_uuid=%s' % server['id']})
         return found[0] if len(found) == 1 else found or None
+
+    def wait_for_trap(self, container, signum, timeout=20):
+        """Until the guest's init handles a signal: as PID 1 of its
+        namespace, it ignores one that it does not handle yet."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = container.exec_run(['cat', '/proc/1/status']).output
+            caught = re.search(rb'SigCgt:\s*([0-9a-f]+)', status)
+            if caught and int(caught.group(1), 16) & 1 << (signum - 1):
+                return
+            time.sleep(0.1)
+        self.fail('the guest does not handle signal %d' % signum)
 
     def containers_of(self, server_id):
         return self.docker.containers.list(all=True, filters={

@@ -4,7 +4,7 @@ import fixtures
 
 from novadocker import engine
 from tests.functional import base
-from tests.functional import engine_proxy
+from tests import engine_proxy
 
 
 class TestBadImages(base.DockerDriverTestCase):

@@ -33,15 +33,18 @@ def test_defaults(config):
     assert config.conf.docker.api_url == 'unix:///var/run/docker.sock'
     assert config.conf.docker.pids_limit == 1024
     assert config.conf.docker.cap_add == []
+    assert config.conf.docker.stop_event_delay == 15
 
 
-def test_wrong_option_value_is_a_clear_error(config, tmp_path):
+@pytest.mark.parametrize('name,value', [
+    ('pids_limit', '-5'), ('stop_event_delay', '-0.5')])
+def test_wrong_option_value_is_a_clear_error(config, tmp_path, name, value):
     path = tmp_path / 'nova.conf'
-    path.write_text('[docker]\npids_limit = -5\n')
+    path.write_text('[docker]\n%s = %s\n' % (name, value))
     config.conf(['--config-file', str(path)])
     with pytest.raises(cfg.ConfigFileValueError,
                        match='Should be greater than or equal to 0'):
-        config.conf.docker.pids_limit
+        getattr(config.conf.docker, name)
 
 
 def test_sample_config_is_up_to_date(tmp_path):

@@ -34,10 +34,11 @@ def instance(vm_state=vm_states.ACTIVE, task_state=None):
     ({'Status': 'exited', 'ExitCode': 0}, power_state.SHUTDOWN),
     ({'Status': 'exited', 'ExitCode': 137}, power_state.SHUTDOWN),
     ({'Status': 'exited', 'ExitCode': 143}, power_state.SHUTDOWN),
-    ({'Status': 'exited', 'ExitCode': 70}, power_state.CRASHED),
+    # A crash or the OOM killer: off, as Nova's STOPPED event needs it.
+    ({'Status': 'exited', 'ExitCode': 70}, power_state.SHUTDOWN),
     ({'Status': 'exited', 'ExitCode': 137, 'OOMKilled': True},
-     power_state.CRASHED),
-    ({'Status': 'dead'}, power_state.CRASHED),
+     power_state.SHUTDOWN),
+    ({'Status': 'dead'}, power_state.SHUTDOWN),
     ({'Status': 'created'}, power_state.SHUTDOWN),
     ({'Status': 'removing'}, power_state.NOSTATE),
 ])
