@@ -15,6 +15,8 @@ from nova.compute import power_state
 from nova import conf as nova_conf
 from nova.virt import event as virtevent
 
+# The [docker] options, set before the compute service loads the driver.
+from novadocker import conf  # noqa: F401
 from tests.functional import base
 
 DELAY = 0.5
