@@ -66,6 +66,22 @@ docker_opts = [
                min=1024,
                help='Largest size of the console log (the container\'s '
                     'output) returned by the console log API.'),
+    cfg.StrOpt('log_max_size',
+               default='10m',
+               regex=r'^[1-9][0-9]*[kmg]?$',
+               help='Size at which the engine rotates a container\'s log '
+                    '(its console output, kept by the json-file log '
+                    'driver): a number of bytes, or of kilobytes, megabytes '
+                    'or gigabytes with the suffix k, m or g. Set at create: '
+                    'containers made before a change keep theirs.'),
+    cfg.IntOpt('log_max_files',
+               default=2,
+               min=1,
+               help='Number of log files the engine keeps per container, '
+                    'the one being written included. A container\'s log '
+                    'takes at most about log_max_size times log_max_files '
+                    'on disk, however much the guest prints; the console '
+                    'log API shows the end of what is kept.'),
     cfg.ListOpt('cap_add',
                 default=[],
                 help='Linux capabilities added to every container on top of '

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker import conf
+from novadocker import console
 from novadocker import diagnostics
 from novadocker import engine
 from novadocker import events
@@ -254,12 +255,8 @@ class DockerDriver(driver.ComputeDriver):
 
     @_engine_errors
     def get_console_output(self, context, instance):
-        container = self.engine.get(instance)
-        limit = CONF.docker.console_log_max_bytes
-        # Ask for a bounded tail, then cut to the byte limit.
-        output = container.logs(stdout=True, stderr=True,
-                                tail=max(limit // 40, 100))
-        return output[-limit:]
+        return console.tail(self.engine.get(instance),
+                            CONF.docker.console_log_max_bytes)
 
     # -- diagnostics --------------------------------------------------------
 
@@ -325,6 +322,8 @@ class DockerDriver(driver.ComputeDriver):
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
         host_config.update(network.create_settings(network_info))
         host_config.update(lxcfs.container_settings(CONF.docker.lxcfs_path))
+        host_config.update(console.container_settings(
+            CONF.docker.log_max_size, CONF.docker.log_max_files))
         command = image_meta.properties.get('os_command_line')
         try:
             return self.engine.client.containers.create(

@@ -181,6 +181,17 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         return self.api.post_server_action(
             server['id'], {'os-getConsoleOutput': {}})['output']
 
+    def wait_for_console(self, server, text, timeout=20):
+        """The console log once it shows ``text``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.console(server)
+            if text in output or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertIn(text, output)
+        return output
+
     def container(self, server):
         """The container of a server, found as the driver finds it."""
         found = self.docker.containers.list(all=True, filters={

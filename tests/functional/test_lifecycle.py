@@ -2,7 +2,6 @@
 
 import os
 import signal
-import time
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization
@@ -78,7 +77,7 @@ class TestBoot(base.DockerDriverTestCase):
             'os_command_line': "/bin/sh -c 'echo custom-entry; sleep 3600'"})
         self.image_ids['guest'] = image
         server = self.boot()
-        self._wait_for_console(server, 'custom-entry')
+        self.wait_for_console(server, 'custom-entry')
 
     def test_image_properties_cannot_raise_privileges(self):
         self.image('guest', properties={
@@ -132,18 +131,8 @@ class TestBoot(base.DockerDriverTestCase):
             self.skipTest('no CirrOS rootfs in ../shared/cirros')
         server = self.boot('cirros')
         # CirrOS's init runs its services unprivileged.
-        self._wait_for_console(server, 'Starting syslogd: OK')
+        self.wait_for_console(server, 'Starting syslogd: OK')
         self.assertEqual('running', self.container(server).status)
-
-    def _wait_for_console(self, server, text, timeout=20):
-        deadline = time.monotonic() + timeout
-        while True:
-            output = self.console(server)
-            if text in output or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        self.assertIn(text, output)
-        return output
 
 
 class TestPower(base.DockerDriverTestCase):

@@ -34,6 +34,8 @@ def test_defaults(config):
     assert config.conf.docker.pids_limit == 1024
     assert config.conf.docker.cap_add == []
     assert config.conf.docker.stop_event_delay == 15
+    assert config.conf.docker.log_max_size == '10m'
+    assert config.conf.docker.log_max_files == 2
 
 
 @pytest.mark.parametrize('name,value', [
@@ -45,6 +47,24 @@ def test_wrong_option_value_is_a_clear_error(config, tmp_path, name, value):
     with pytest.raises(cfg.ConfigFileValueError,
                        match='Should be greater than or equal to 0'):
         getattr(config.conf.docker, name)
+
+
+@pytest.mark.parametrize('value', ['10x', '0', '-1m', '1.5m', ''])
+def test_log_size_must_be_a_size(config, tmp_path, value):
+    path = tmp_path / 'nova.conf'
+    path.write_text('[docker]\nlog_max_size = %s\n' % value)
+    config.conf(['--config-file', str(path)])
+    with pytest.raises(cfg.ConfigFileValueError,
+                       match="doesn't match regex"):
+        config.conf.docker.log_max_size
+
+
+@pytest.mark.parametrize('value', ['10m', '512k', '1g', '4096'])
+def test_log_sizes_the_engine_takes(config, tmp_path, value):
+    path = tmp_path / 'nova.conf'
+    path.write_text('[docker]\nlog_max_size = %s\n' % value)
+    config.conf(['--config-file', str(path)])
+    assert config.conf.docker.log_max_size == value
 
 
 def test_sample_config_is_up_to_date(tmp_path):
