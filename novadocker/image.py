@@ -5,7 +5,9 @@ A Glance image for this driver has container_format ``docker``, disk_format
 into the engine's load API chunk by chunk (never held in memory nor written
 to a file) while its hash is checked, and tagged ``glance/<image id>`` so the
 next boot of the same Glance image downloads nothing, whatever the image is
-called inside the tarball or in Glance.
+called inside the tarball or in Glance.  The tags the tarball names never
+reach the engine (see ``tarball``): ``glance/<image id>`` is written only
+here, for the image loaded from that Glance id, and for snapshots.
 """
 
 import hashlib
@@ -17,6 +19,8 @@ from nova.image import glance
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
+from novadocker import tarball
+
 LOG = logging.getLogger(__name__)
 
 CACHE_REPOSITORY = 'glance'
@@ -24,6 +28,7 @@ CONTAINER_FORMAT = 'docker'
 DISK_FORMAT = 'raw'
 
 IMAGE_API = glance.API()
+LOAD_LOCK = 'novadocker-image-load'
 
 
 def cache_ref(image_id):
@@ -103,40 +108,15 @@ def _loaded_image_ids(client, messages):
     return refs
 
 
-def _repo_tags(client):
-    return {tag: img['Id'] for img in client.api.images()
-            for tag in (img.get('RepoTags') or []) if tag != '<none>:<none>'}
-
-
-def _restore_tags(client, before, loaded_refs):
-    """Give back tags the load took from other images, drop new ones.
-
-    ``docker load`` applies the tags stored in the tarball.  They mean
-    nothing to Nova (we keep the image under its Glance id) and must not
-    steal a tag from an image that already had it, which would leave that
-    image dangling.
-    """
-    for ref in loaded_refs:
-        if ref.startswith('sha256:'):
-            continue
-        previous = before.get(ref)
-        repo, _, tag = ref.rpartition(':')
-        if previous:
-            client.api.tag(previous, repo, tag, force=True)
-        else:
-            client.api.remove_image(ref, noprune=True)
-
-
 def ensure_cached(context, client, image_id):
     """Return the engine's id for a Glance image, loading it if needed."""
     # Boots of a cached image do not wait for a load under way.
     engine_id = cached(client, image_id)
     if engine_id:
         return engine_id
-    # One load at a time: the tag bookkeeping below compares the engine's
-    # tags before and after a load, and a Glance image must not be fetched
-    # twice because two boots asked for it at once.
-    with lockutils.lock('novadocker-image-load'):
+    # One load at a time: a Glance image must not be fetched twice because
+    # two boots asked for it at once.
+    with lockutils.lock(LOAD_LOCK):
         return cached(client, image_id) or _load(context, client, image_id)
 
 
@@ -151,12 +131,15 @@ def _load(context, client, image_id):
     meta = IMAGE_API.get(context, image_id)
     check_formats(image_id, meta.get('container_format'),
                   meta.get('disk_format'))
-    before = _repo_tags(client)
     stream = VerifiedStream(image_id, IMAGE_API.download(context, image_id),
                             meta)
+    # The engine gets the tarball without the tags it names: the only tag
+    # a load leads to is the one below, for this Glance id.
+    untagged = tarball.Untagged(image_id, ChunkReader(stream))
     LOG.info('Loading Glance image %s into the Docker engine', image_id)
     try:
-        loaded = _loaded_image_ids(client, client.api.load_image(iter(stream)))
+        loaded = _loaded_image_ids(client,
+                                   client.api.load_image(iter(untagged)))
     except exception.ImageUnacceptable:
         raise
     except (ValueError, docker.errors.APIError) as e:
@@ -173,7 +156,6 @@ def _load(context, client, image_id):
             cause = cause.__context__
         raise
     if len(loaded) != 1:
-        _restore_tags(client, before, loaded)
         raise exception.ImageUnacceptable(
             image_id=image_id,
             reason='the tarball must hold exactly one image, it holds %d' %
@@ -181,7 +163,6 @@ def _load(context, client, image_id):
     engine_id = client.images.get(loaded[0]).id
     client.api.tag(engine_id, '%s/%s' % (CACHE_REPOSITORY, image_id),
                    'latest', force=True)
-    _restore_tags(client, before, loaded)
     LOG.info('Glance image %s (%d bytes) is engine image %s',
              image_id, stream.size, engine_id)
     return engine_id

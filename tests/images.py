@@ -114,3 +114,14 @@ def build_cirros_tarball(client, directory):
         import_image(client, f.read(), 'cirros', ['/sbin/init'])
     path = os.path.join(directory, 'cirros.tar')
     return dict(save(client, '%s:cirros' % REPOSITORY, path), path=path)
+
+
+def build_distinct_tarball(client, path, name, command):
+    """A tarball of an image of its own (the busybox rootfs with another
+    command), which the engine is left without: a load really loads it."""
+    ref = '%s:%s' % (REPOSITORY, name)
+    import_image(client, busybox_rootfs(), name, command)
+    try:
+        return dict(save(client, ref, path), path=path)
+    finally:
+        client.images.remove(ref, force=True)

@@ -1,0 +1,185 @@
+"""A ``docker save`` tarball without its tags, rewritten as it streams.
+
+``docker load`` applies the repository tags a tarball names: those of
+``manifest.json`` (``RepoTags``), of the legacy ``repositories`` file and,
+for an engine with the containerd image store, the name annotations of the
+OCI ``index.json``.  A tenant's tarball may name any tag, ``glance/<someone
+else's image id>`` included, so none of them may reach the engine: the
+stream is read member by member and written out again with
+``repositories`` left out, ``RepoTags`` emptied and the annotations
+dropped.  Every header the engine receives is one this module wrote (never
+the tenant's bytes), so the engine cannot read a member under another name
+than the one checked here.  Layers pass through in pieces; only the small
+metadata members are held in memory.
+
+Those metadata members go out last, after the whole input has been read:
+the hash check of the Glance data (``image.VerifiedStream``) ends with the
+input, so the engine never has a manifest of data that fails it.
+"""
+
+import json
+import posixpath
+import tarfile
+
+from nova import exception
+
+MANIFEST = 'manifest.json'
+OCI_INDEX = 'index.json'
+REPOSITORIES = 'repositories'
+# The names under which an image's references are stored in index.json.
+NAME_ANNOTATIONS = ('io.containerd.image.name',
+                    'org.opencontainers.image.ref.name')
+# A manifest.json or index.json larger than this is no docker save's.
+METADATA_MAX_BYTES = 1024 * 1024
+PIECE = 1024 * 1024
+READ_BUFFER = 256 * 1024
+BLOCK = tarfile.BLOCKSIZE
+
+
+def _clean(name):
+    """The path the engine extracts a member to, relative to its root."""
+    return posixpath.normpath('/' + name).lstrip('/')
+
+
+class Untagged:
+    """Iterate to get the tarball read from ``reader``, without its tags.
+
+    A tarball whose manifest.json lists more or fewer than one image is
+    refused before its manifest goes out.
+    """
+
+    def __init__(self, image_id, reader):
+        self.image_id = image_id
+        self.reader = reader
+
+    def _refuse(self, reason):
+        raise exception.ImageUnacceptable(
+            image_id=self.image_id,
+            reason='nova-docker could not load it as a "docker save" '
+                   'tarball: %s' % reason)
+
+    def __iter__(self):
+        try:
+            tar = tarfile.open(fileobj=self.reader, mode='r|',
+                               bufsize=READ_BUFFER)
+        except tarfile.TarError as e:
+            self._refuse(e)
+        held = {}
+        seen = set()
+        links = set()
+        with tar:
+            while True:
+                try:
+                    member = tar.next()
+                except tarfile.TarError as e:
+                    self._refuse(e)
+                if member is None:
+                    break
+                yield from self._member(tar, member, held, seen, links)
+            # The rest of the input (the end-of-archive blocks) is read, so
+            # that the hash check runs before the manifest goes out.
+            while self.reader.read(READ_BUFFER):
+                pass
+        if MANIFEST not in held and OCI_INDEX not in held:
+            self._refuse('it has no %s' % MANIFEST)
+        for name in (OCI_INDEX, MANIFEST):
+            if name in held:
+                yield from self._file(name, held[name])
+        yield b'\0' * (2 * BLOCK)
+
+    def _member(self, tar, member, held, seen, links):
+        name = _clean(member.name)
+        parents = name.split('/')
+        for n in range(1, len(parents) + 1):
+            if '/'.join(parents[:n]) in links:
+                self._refuse('%s lies under a symbolic link' % member.name)
+        if name in (MANIFEST, OCI_INDEX, REPOSITORIES):
+            if not member.isreg():
+                self._refuse('%s is not a regular file' % member.name)
+            if name in seen:
+                self._refuse('it holds %s twice' % name)
+            seen.add(name)
+            if name == REPOSITORIES:
+                # Left out: it only names tags.
+                return
+            if member.size > METADATA_MAX_BYTES:
+                self._refuse('%s is larger than %d bytes' % (
+                    name, METADATA_MAX_BYTES))
+            held[name] = self._untag(name, self._read(tar, member))
+            return
+        out = tarfile.TarInfo(name)
+        out.mode = member.mode
+        out.mtime = member.mtime
+        if member.isreg():
+            out.size = member.size
+            yield out.tobuf(tarfile.PAX_FORMAT)
+            yield from self._data(tar, member)
+        elif member.isdir():
+            out.type = tarfile.DIRTYPE
+            yield out.tobuf(tarfile.PAX_FORMAT)
+        elif member.issym() or member.islnk():
+            out.type = member.type
+            out.linkname = (member.linkname if member.issym()
+                            else _clean(member.linkname))
+            if member.issym():
+                links.add(name)
+            yield out.tobuf(tarfile.PAX_FORMAT)
+        else:
+            self._refuse('%s is neither a file, a directory nor a link' %
+                         member.name)
+
+    def _data(self, tar, member):
+        source = tar.extractfile(member)
+        left = member.size
+        try:
+            while left:
+                piece = source.read(min(left, PIECE))
+                if not piece:
+                    self._refuse('unexpected end of data')
+                left -= len(piece)
+                yield piece
+        except tarfile.TarError as e:
+            self._refuse(e)
+        if member.size % BLOCK:
+            yield b'\0' * (BLOCK - member.size % BLOCK)
+
+    def _read(self, tar, member):
+        try:
+            return tar.extractfile(member).read()
+        except tarfile.TarError as e:
+            self._refuse(e)
+
+    def _untag(self, name, data):
+        try:
+            document = json.loads(data)
+        except ValueError as e:
+            self._refuse('%s is not JSON: %s' % (name, e))
+        if name == MANIFEST:
+            if not isinstance(document, list) or not all(
+                    isinstance(entry, dict) for entry in document):
+                self._refuse('%s is not a list of images' % name)
+            if len(document) != 1:
+                self._refuse('it must hold exactly one image, it holds %d' %
+                             len(document))
+            for entry in document:
+                entry['RepoTags'] = []
+        else:
+            if not isinstance(document, dict):
+                self._refuse('%s is not an OCI image index' % name)
+            for item in [document] + list(document.get('manifests') or []):
+                annotations = (item.get('annotations')
+                               if isinstance(item, dict) else None)
+                if isinstance(annotations, dict):
+                    for key in NAME_ANNOTATIONS:
+                        annotations.pop(key, None)
+        return json.dumps(document).encode()
+
+    @staticmethod
+    def _file(name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        yield info.tobuf(tarfile.PAX_FORMAT)
+        yield data
+        if len(data) % BLOCK:
+            yield b'\0' * (BLOCK - len(data) % BLOCK)

@@ -1,0 +1,194 @@
+"""The tarball the engine receives names no tag, whatever the upload said."""
+
+import hashlib
+import io
+import json
+import tarfile
+
+from nova import exception
+import pytest
+
+from novadocker import image
+from novadocker import tarball
+
+CONFIG = 'a' * 64 + '.json'
+LAYER = 'b' * 64 + '/layer.tar'
+
+
+def member(tar, name, data=b'', kind=tarfile.REGTYPE, linkname=''):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+
+def saved(extra=(), manifest=None, tags=('glance/victim:latest',),
+          fmt=tarfile.GNU_FORMAT):
+    """A tarball laid out as ``docker save`` writes it."""
+    buf = io.BytesIO()
+    if manifest is None:
+        manifest = [{'Config': CONFIG, 'RepoTags': list(tags),
+                     'Layers': [LAYER]}]
+    with tarfile.open(fileobj=buf, mode='w', format=fmt) as tar:
+        member(tar, CONFIG, b'{"config": {}}')
+        member(tar, LAYER.split('/')[0], kind=tarfile.DIRTYPE)
+        member(tar, LAYER, b'layer bytes' * 50000)
+        for args in extra:
+            member(tar, *args)
+        member(tar, 'manifest.json', json.dumps(manifest).encode())
+        member(tar, 'repositories', json.dumps(
+            {'glance/victim': {'latest': 'b' * 64}}).encode())
+    return buf.getvalue()
+
+
+def chunks(data, size=65536):
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def untag(data, meta=None):
+    stream = image.VerifiedStream('img', chunks(data), meta or {})
+    return b''.join(tarball.Untagged('img', image.ChunkReader(stream)))
+
+
+def members(data):
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {m.name: (m, tar.extractfile(m).read() if m.isreg() else None)
+                for m in tar.getmembers()}
+
+
+def refused(data, message):
+    with pytest.raises(exception.ImageUnacceptable) as e:
+        untag(data)
+    assert message in e.value.format_message()
+
+
+def test_no_tag_reaches_the_engine():
+    out = members(untag(saved()))
+    assert 'repositories' not in out
+    manifest = json.loads(out['manifest.json'][1])
+    assert manifest == [{'Config': CONFIG, 'RepoTags': [],
+                         'Layers': [LAYER]}]
+    assert b'glance/victim' not in untag(saved())
+
+
+def test_layers_and_config_pass_unchanged():
+    original = members(saved())
+    out = members(untag(saved()))
+    for name in (CONFIG, LAYER):
+        assert out[name][1] == original[name][1]
+    assert out[LAYER.split('/')[0]][0].isdir()
+
+
+def test_the_manifest_goes_out_after_every_layer():
+    names = [m.name for m in tarfile.open(
+        fileobj=io.BytesIO(untag(saved(extra=[('zzz', b'late')]))))]
+    assert names[-1] == 'manifest.json'
+
+
+def test_names_longer_than_a_header_survive():
+    long = 'c' * 64 + '/' + 'd' * 120
+    out = members(untag(saved(extra=[(long, b'x')])))
+    assert out[long][1] == b'x'
+
+
+def test_symbolic_links_between_layers_are_kept():
+    link = 'e' * 64 + '/layer.tar'
+    out = members(untag(saved(extra=[(link, b'', tarfile.SYMTYPE,
+                                      '../' + LAYER)])))
+    assert out[link][0].issym()
+    assert out[link][0].linkname == '../' + LAYER
+
+
+def test_the_oci_index_loses_its_names():
+    index = {'schemaVersion': 2, 'annotations': {
+        'org.opencontainers.image.ref.name': 'x'},
+        'manifests': [{'digest': 'sha256:' + 'f' * 64, 'annotations': {
+            'io.containerd.image.name': 'glance/victim:latest',
+            'org.opencontainers.image.ref.name': 'latest',
+            'other': 'kept'}}]}
+    out = members(untag(saved(extra=[('index.json',
+                                      json.dumps(index).encode())])))
+    index = json.loads(out['index.json'][1])
+    assert index['annotations'] == {}
+    assert index['manifests'][0]['annotations'] == {'other': 'kept'}
+
+
+@pytest.mark.parametrize('name', ['./manifest.json', 'x/../manifest.json',
+                                  '/manifest.json', 'manifest.json/'])
+def test_another_spelling_of_the_manifest_is_the_manifest(name):
+    refused(saved(extra=[(name, b'[{"RepoTags": ["glance/victim:x"]}]')]),
+            'it holds manifest.json twice')
+
+
+@pytest.mark.parametrize('name', ['./repositories', 'a/../repositories'])
+def test_another_spelling_of_repositories_is_left_out(name):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        member(tar, name, b'{"glance/victim": {"latest": "x"}}')
+        member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
+    out = members(untag(buf.getvalue()))
+    assert list(out) == ['manifest.json']
+
+
+def test_a_manifest_that_is_a_link_is_refused():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        member(tar, 'tags.json', b'[{"RepoTags": ["glance/victim:latest"]}]')
+        member(tar, 'manifest.json', kind=tarfile.SYMTYPE,
+               linkname='tags.json')
+    refused(buf.getvalue(), 'manifest.json is not a regular file')
+
+
+def test_a_manifest_written_through_a_link_is_refused():
+    refused(saved(extra=[('d', b'', tarfile.SYMTYPE, '.'),
+                         ('d/manifest.json', b'[]')]),
+            'd/manifest.json lies under a symbolic link')
+
+
+def test_devices_are_refused():
+    refused(saved(extra=[('dev', b'', tarfile.CHRTYPE)]),
+            'dev is neither a file, a directory nor a link')
+
+
+def test_more_than_one_image_is_refused():
+    refused(saved(manifest=[{'Config': CONFIG}, {'Config': CONFIG}]),
+            'it must hold exactly one image, it holds 2')
+
+
+def test_a_tarball_without_a_manifest_is_refused():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        member(tar, 'repositories', b'{}')
+    refused(buf.getvalue(), 'it has no manifest.json')
+
+
+def test_a_manifest_that_is_not_json_is_refused():
+    refused(saved(manifest='not a list'), 'is not a list of images')
+
+
+def test_garbage_is_refused():
+    refused(b'\x01' * 100000, 'could not load it as a "docker save" tarball')
+
+
+def test_truncated_data_is_refused():
+    data = saved()
+    refused(data[:len(data) // 2], 'unexpected end of data')
+
+
+def test_nothing_of_the_manifest_goes_out_when_the_hash_fails():
+    data = saved()
+    stream = image.VerifiedStream('img', chunks(data), {
+        'os_hash_algo': 'sha512', 'os_hash_value': '0' * 128})
+    received = []
+    with pytest.raises(exception.ImageUnacceptable):
+        for piece in tarball.Untagged('img', image.ChunkReader(stream)):
+            received.append(piece)
+    assert b'manifest.json' not in b''.join(received)
+
+
+def test_a_matching_hash_lets_it_through():
+    data = saved()
+    meta = {'os_hash_algo': 'sha512',
+            'os_hash_value': hashlib.sha512(data).hexdigest()}
+    assert 'manifest.json' in members(untag(data, meta))
