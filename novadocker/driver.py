@@ -30,6 +30,7 @@ from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import host
 from novadocker import image as images
+from novadocker import imagecache
 from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
@@ -111,6 +112,7 @@ class DockerDriver(driver.ComputeDriver):
 
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_image_type_raw=True,
+                        has_imagecache=True,
                         supports_attach_interface=True)
 
     def __init__(self, virtapi):
@@ -118,6 +120,7 @@ class DockerDriver(driver.ComputeDriver):
         self.engine = engine.Engine()
         self._resources = None
         self.network = network.InstanceNetwork(virtapi, self.engine)
+        self.image_cache = imagecache.ImageCache(self.engine)
         self._watcher = None
         self._lifecycle = None
 
@@ -282,11 +285,13 @@ class DockerDriver(driver.ComputeDriver):
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
         try:
-            engine_image = images.ensure_cached(context, self.engine.client,
-                                                image_id)
-            self._remove_stale(instance)
-            container = self._create(instance, image_meta, engine_image,
-                                     network_info)
+            # The cache cleanup keeps the image until the container holds it.
+            with images.in_use(image_id):
+                engine_image = images.ensure_cached(
+                    context, self.engine.client, image_id)
+                self._remove_stale(instance)
+                container = self._create(instance, image_meta, engine_image,
+                                         network_info)
         except engine.UNREACHABLE as e:
             self._abort(instance, engine.EngineUnavailable(
                 url=CONF.docker.api_url, reason=e).format_message())
@@ -520,8 +525,14 @@ class DockerDriver(driver.ComputeDriver):
         client = self.engine.client
         if images.cached(client, image_id):
             return False
-        images.ensure_cached(context, client, image_id)
+        with images.in_use(image_id):
+            images.ensure_cached(context, client, image_id)
         return True
+
+    @_engine_errors
+    def manage_image_cache(self, context, all_instances):
+        # Nova's periodic pass, with the instances of this host.
+        self.image_cache.update(context, all_instances)
 
     def get_host_ip_addr(self):
         return CONF.my_ip

@@ -10,8 +10,11 @@ reach the engine (see ``tarball``): ``glance/<image id>`` is written only
 here, for the image loaded from that Glance id, and for snapshots.
 """
 
+import collections
+import contextlib
 import hashlib
 import io
+import threading
 
 import docker.errors
 from nova import exception
@@ -29,6 +32,11 @@ DISK_FORMAT = 'raw'
 
 IMAGE_API = glance.API()
 LOAD_LOCK = 'novadocker-image-load'
+
+# Glance images a spawn or pre-cache of this process is using: from its
+# cache lookup until its container exists.  The cache cleanup skips them.
+_pins = collections.Counter()
+_pins_lock = threading.Lock()
 
 
 def cache_ref(image_id):
@@ -109,7 +117,11 @@ def _loaded_image_ids(client, messages):
 
 
 def ensure_cached(context, client, image_id):
-    """Return the engine's id for a Glance image, loading it if needed."""
+    """Return the engine's id for a Glance image, loading it if needed.
+
+    Call it within ``in_use(image_id)``, which keeps the cache cleanup from
+    removing the image until the caller has made its container.
+    """
     # Boots of a cached image do not wait for a load under way.
     engine_id = cached(client, image_id)
     if engine_id:
@@ -118,6 +130,27 @@ def ensure_cached(context, client, image_id):
     # two boots asked for it at once.
     with lockutils.lock(LOAD_LOCK):
         return cached(client, image_id) or _load(context, client, image_id)
+
+
+@contextlib.contextmanager
+def in_use(image_id):
+    """Mark a Glance image as used by this process for a while."""
+    with _pins_lock:
+        _pins[image_id] += 1
+    try:
+        yield
+    finally:
+        with _pins_lock:
+            _pins[image_id] -= 1
+            if not _pins[image_id]:
+                del _pins[image_id]
+
+
+@contextlib.contextmanager
+def unless_in_use():
+    """Hold off new uses; gives the Glance ids in use at that moment."""
+    with _pins_lock:
+        yield set(_pins)
 
 
 def cached(client, image_id):
