@@ -89,6 +89,11 @@ class Untagged:
 
     def _member(self, tar, member, held, seen, links):
         name = _clean(member.name)
+        if not name:
+            if not member.isdir():
+                self._refuse('a member has no name')
+            # The root: the engine extracts into a directory of its own.
+            return
         parents = name.split('/')
         for n in range(1, len(parents) + 1):
             if '/'.join(parents[:n]) in links:
@@ -108,7 +113,8 @@ class Untagged:
             held[name] = self._untag(name, self._read(tar, member))
             return
         out = tarfile.TarInfo(name)
-        out.mode = member.mode
+        # Permissions only: no set-id bits on what the engine extracts.
+        out.mode = member.mode & 0o777
         out.mtime = member.mtime
         if member.isreg():
             out.size = member.size

@@ -107,7 +107,7 @@ class TestBoot(base.DockerDriverTestCase):
         self.boot()
         self.boot()
         self.assertEqual([self.image('guest')], self.images.downloads)
-        # The load gave back the tarball's own tag to the image it named.
+        # The load left the tarball's own tag where it was.
         self.assertTrue(self.docker.images.get('novadocker-test:guest'))
 
     def test_load_takes_no_tag_from_images_already_on_the_host(self):

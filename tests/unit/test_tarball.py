@@ -192,3 +192,19 @@ def test_a_matching_hash_lets_it_through():
     meta = {'os_hash_algo': 'sha512',
             'os_hash_value': hashlib.sha512(data).hexdigest()}
     assert 'manifest.json' in members(untag(data, meta))
+
+
+def test_the_root_directory_entry_is_left_out():
+    out = members(untag(saved(extra=[('./', b'', tarfile.DIRTYPE)])))
+    assert '' not in out and '.' not in out
+    assert 'manifest.json' in out
+
+
+def test_set_id_bits_are_dropped():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        info = tarfile.TarInfo('tool')
+        info.mode = 0o4755
+        tar.addfile(info, io.BytesIO(b''))
+        member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
+    assert members(untag(buf.getvalue()))['tool'][0].mode == 0o755
