@@ -168,7 +168,7 @@ def _load(context, client, image_id):
                             meta)
     # The engine gets the tarball without the tags it names: the only tag
     # a load leads to is the one below, for this Glance id.
-    untagged = tarball.Untagged(image_id, ChunkReader(stream))
+    untagged = tarball.Untagged(image_id, stream)
     LOG.info('Loading Glance image %s into the Docker engine', image_id)
     try:
         loaded = _loaded_image_ids(client,

@@ -31,8 +31,6 @@ NAME_ANNOTATIONS = ('io.containerd.image.name',
                     'org.opencontainers.image.ref.name')
 # A manifest.json or index.json larger than this is no docker save's.
 METADATA_MAX_BYTES = 1024 * 1024
-PIECE = 1024 * 1024
-READ_BUFFER = 256 * 1024
 BLOCK = tarfile.BLOCKSIZE
 
 
@@ -42,15 +40,15 @@ def _clean(name):
 
 
 class Untagged:
-    """Iterate to get the tarball read from ``reader``, without its tags.
+    """Iterate to get the tarball of ``chunks``, without its tags.
 
     A tarball whose manifest.json lists more or fewer than one image is
     refused before its manifest goes out.
     """
 
-    def __init__(self, image_id, reader):
+    def __init__(self, image_id, chunks):
         self.image_id = image_id
-        self.reader = reader
+        self.chunks = chunks
 
     def _refuse(self, reason):
         raise exception.ImageUnacceptable(
@@ -59,27 +57,18 @@ class Untagged:
                    'tarball: %s' % reason)
 
     def __iter__(self):
-        try:
-            tar = tarfile.open(fileobj=self.reader, mode='r|',
-                               bufsize=READ_BUFFER)
-        except tarfile.TarError as e:
-            self._refuse(e)
+        source = _Source(self.chunks)
         held = {}
         seen = set()
         links = set()
-        with tar:
-            while True:
-                try:
-                    member = tar.next()
-                except tarfile.TarError as e:
-                    self._refuse(e)
-                if member is None:
-                    break
-                yield from self._member(tar, member, held, seen, links)
-            # The rest of the input (the end-of-archive blocks) is read, so
-            # that the hash check runs before the manifest goes out.
-            while self.reader.read(READ_BUFFER):
-                pass
+        while True:
+            member = self._next(source)
+            if member is None:
+                break
+            yield from self._member(source, member, held, seen, links)
+        # The rest of the input (the end-of-archive blocks) is read, so that
+        # the hash check runs before the manifest goes out.
+        source.drain()
         if MANIFEST not in held and OCI_INDEX not in held:
             self._refuse('it has no %s' % MANIFEST)
         for name in (OCI_INDEX, MANIFEST):
@@ -87,7 +76,19 @@ class Untagged:
                 yield from self._file(name, held[name])
         yield b'\0' * (2 * BLOCK)
 
-    def _member(self, tar, member, held, seen, links):
+    def _next(self, source):
+        """The next member's header (tarfile parses it), or None at the
+        end of the archive."""
+        try:
+            return tarfile.TarInfo.fromtarfile(source)
+        except (tarfile.EOFHeaderError, tarfile.EmptyHeaderError):
+            return None
+        except tarfile.TarError as e:
+            self._refuse(e)
+
+    def _member(self, source, member, held, seen, links):
+        if member.issparse():
+            self._refuse('%s is a sparse file' % member.name)
         name = _clean(member.name)
         if not name:
             if not member.isdir():
@@ -106,11 +107,12 @@ class Untagged:
             seen.add(name)
             if name == REPOSITORIES:
                 # Left out: it only names tags.
+                self._skip(source, member)
                 return
             if member.size > METADATA_MAX_BYTES:
                 self._refuse('%s is larger than %d bytes' % (
                     name, METADATA_MAX_BYTES))
-            held[name] = self._untag(name, self._read(tar, member))
+            held[name] = self._untag(name, self._read(source, member))
             return
         out = tarfile.TarInfo(name)
         # Permissions only: no set-id bits on what the engine extracts.
@@ -119,7 +121,7 @@ class Untagged:
         if member.isreg():
             out.size = member.size
             yield out.tobuf(tarfile.PAX_FORMAT)
-            yield from self._data(tar, member)
+            yield from self._data(source, member)
         elif member.isdir():
             out.type = tarfile.DIRTYPE
             yield out.tobuf(tarfile.PAX_FORMAT)
@@ -134,26 +136,34 @@ class Untagged:
             self._refuse('%s is neither a file, a directory nor a link' %
                          member.name)
 
-    def _data(self, tar, member):
-        source = tar.extractfile(member)
+    def _data(self, source, member):
+        """The member's data as it comes, then the padding of its block."""
         left = member.size
-        try:
-            while left:
-                piece = source.read(min(left, PIECE))
-                if not piece:
-                    self._refuse('unexpected end of data')
-                left -= len(piece)
-                yield piece
-        except tarfile.TarError as e:
-            self._refuse(e)
-        if member.size % BLOCK:
-            yield b'\0' * (BLOCK - member.size % BLOCK)
+        while left:
+            piece = source.piece(left)
+            if not piece:
+                self._refuse('unexpected end of data')
+            left -= len(piece)
+            yield piece
+        padding = -member.size % BLOCK
+        if padding:
+            self._exact(source, padding)
+            yield b'\0' * padding
 
-    def _read(self, tar, member):
-        try:
-            return tar.extractfile(member).read()
-        except tarfile.TarError as e:
-            self._refuse(e)
+    def _read(self, source, member):
+        data = self._exact(source, member.size)
+        self._exact(source, -member.size % BLOCK)
+        return data
+
+    def _skip(self, source, member):
+        for _ in self._data(source, member):
+            pass
+
+    def _exact(self, source, size):
+        data = source.read(size)
+        if len(data) != size:
+            self._refuse('unexpected end of data')
+        return data
 
     def _untag(self, name, data):
         try:
@@ -189,3 +199,64 @@ class Untagged:
         yield data
         if len(data) % BLOCK:
             yield b'\0' * (BLOCK - len(data) % BLOCK)
+
+
+class _Source:
+    """The input as tarfile's header parser reads it, and its data pieces.
+
+    Headers are read through ``tarfile.TarInfo.fromtarfile``, which asks
+    the "tar file" given to it for ``fileobj`` (read and tell), ``offset``,
+    ``encoding``, ``errors`` and the global ``pax_headers``; an extended
+    header larger than a metadata member is refused, not held in memory.
+    Data is handed on in the pieces it came in, without copies.
+    """
+
+    encoding = 'utf-8'
+    errors = 'surrogateescape'
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._rest = b''
+        self._position = 0
+        self.fileobj = self
+        self.offset = 0
+        self.pax_headers = {}
+
+    def _fill(self):
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._rest = bytes(chunk)
+        return True
+
+    def piece(self, most):
+        """Up to ``most`` bytes, as they came; empty at the end."""
+        if not self._fill():
+            return b''
+        if len(self._rest) <= most:
+            piece, self._rest = self._rest, b''
+        else:
+            piece, self._rest = self._rest[:most], self._rest[most:]
+        self._position += len(piece)
+        return piece
+
+    def read(self, size):
+        # Only headers and the small metadata members are read whole.
+        if size > METADATA_MAX_BYTES + BLOCK:
+            raise tarfile.ReadError('a header of %d bytes' % size)
+        pieces = []
+        while size > 0:
+            piece = self.piece(size)
+            if not piece:
+                break
+            pieces.append(piece)
+            size -= len(piece)
+        return b''.join(pieces)
+
+    def tell(self):
+        return self._position
+
+    def drain(self):
+        while self.piece(1 << 30):
+            pass

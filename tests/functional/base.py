@@ -219,11 +219,17 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             filters={'dangling': True})}
 
     def _remove_engine_leftovers(self):
-        for container in self.docker.containers.list(all=True, filters={
+        # The summaries alone: another run's containers may go meanwhile.
+        ours = self._servers()
+        for container in self.docker.api.containers(all=True, filters={
                 'label': 'org.openstack.nova.instance_uuid'}):
-            if container.labels.get(
-                    'org.openstack.nova.instance_uuid') in self._servers():
-                container.remove(force=True)
+            if container['Labels'].get(
+                    'org.openstack.nova.instance_uuid') in ours:
+                try:
+                    self.docker.api.remove_container(container['Id'],
+                                                     force=True)
+                except docker.errors.NotFound:
+                    pass
         for image_id in list(self.images.paths):
             try:
                 self.docker.images.remove('glance/%s' % image_id, force=True)

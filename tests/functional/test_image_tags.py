@@ -27,9 +27,11 @@ from tests import images as test_images
 
 ATTACKER_COMMAND = ['/bin/sh', '-c', 'echo attacker booted; '
                     'while true; do sleep 1 & wait $!; done']
-# Seconds between the Glance chunks of the attacker's image: the load lasts
-# long enough for boots of the victim to run while it is under way.
+# Seconds between the Glance chunks of the attacker's image: the watcher
+# polls throughout a load of some length.
 CHUNK_DELAY = 0.1
+# Seconds the last chunk waits for a boot of the victim at most.
+RELEASE_TIMEOUT = 120
 
 
 def retagged(source, target, tags):
@@ -75,8 +77,10 @@ class TestTarballTags(base.DockerDriverTestCase):
                         os.path.join(self.workdir, 'tagged.tar'), tags)
 
     def _slow_download(self, image_id):
-        """The image's chunks come slowly; says when they start and end."""
-        served = {'first': threading.Event(), 'last': None}
+        """The image's chunks come slowly, and the last one only once
+        ``release`` is set; says when they start and end."""
+        served = {'first': threading.Event(), 'release': threading.Event(),
+                  'last': None}
         download = self.images.download
 
         def slow(context, wanted, **kw):
@@ -85,11 +89,16 @@ class TestTarballTags(base.DockerDriverTestCase):
                 return chunks
 
             def slowly():
+                held = None
                 for chunk in chunks:
-                    served['first'].set()
-                    time.sleep(CHUNK_DELAY)
-                    yield chunk
+                    if held is not None:
+                        served['first'].set()
+                        time.sleep(CHUNK_DELAY)
+                        yield held
+                    held = chunk
+                served['release'].wait(RELEASE_TIMEOUT)
                 served['last'] = time.monotonic()
+                yield held
             return slowly()
         self.images.fixture.download = slow
         return served
@@ -131,6 +140,8 @@ class TestTarballTags(base.DockerDriverTestCase):
         while served['last'] is None:
             server = self.boot()
             during.append((server, served['last'] is None))
+            # The load ends only after a boot of the victim ran within it.
+            served['release'].set()
         attacker = self._wait_for_state_change(attacker, 'ACTIVE')
         stop.set()
         watcher.join()

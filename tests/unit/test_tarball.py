@@ -48,7 +48,7 @@ def chunks(data, size=65536):
 
 def untag(data, meta=None):
     stream = image.VerifiedStream('img', chunks(data), meta or {})
-    return b''.join(tarball.Untagged('img', image.ChunkReader(stream)))
+    return b''.join(tarball.Untagged('img', stream))
 
 
 def members(data):
@@ -86,10 +86,18 @@ def test_the_manifest_goes_out_after_every_layer():
     assert names[-1] == 'manifest.json'
 
 
-def test_names_longer_than_a_header_survive():
+@pytest.mark.parametrize('fmt', [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_names_longer_than_a_header_survive(fmt):
     long = 'c' * 64 + '/' + 'd' * 120
-    out = members(untag(saved(extra=[(long, b'x')])))
+    out = members(untag(saved(extra=[(long, b'x')], fmt=fmt)))
     assert out[long][1] == b'x'
+
+
+@pytest.mark.parametrize('size', [1, 7, 511, 513, 100000])
+def test_any_chunking_of_the_input_gives_the_same_tarball(size):
+    data = saved()
+    stream = image.VerifiedStream('img', chunks(data, size), {})
+    assert b''.join(tarball.Untagged('img', stream)) == untag(data)
 
 
 def test_symbolic_links_between_layers_are_kept():
@@ -182,7 +190,7 @@ def test_nothing_of_the_manifest_goes_out_when_the_hash_fails():
         'os_hash_algo': 'sha512', 'os_hash_value': '0' * 128})
     received = []
     with pytest.raises(exception.ImageUnacceptable):
-        for piece in tarball.Untagged('img', image.ChunkReader(stream)):
+        for piece in tarball.Untagged('img', stream):
             received.append(piece)
     assert b'manifest.json' not in b''.join(received)
 
@@ -208,3 +216,20 @@ def test_set_id_bits_are_dropped():
         tar.addfile(info, io.BytesIO(b''))
         member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
     assert members(untag(buf.getvalue()))['tool'][0].mode == 0o755
+
+
+def test_a_huge_extended_header_is_refused_not_read():
+    header = tarfile.TarInfo('././@PaxHeader')
+    header.type = tarfile.XHDTYPE
+    header.size = 1 << 32
+    refused(header.tobuf(tarfile.USTAR_FORMAT) + b'x' * 4096,
+            'a header of %d bytes' % (1 << 32))
+
+
+def test_a_huge_repositories_file_is_skipped_in_pieces():
+    data = b'{"glance/victim": {"latest": "' + b'x' * (4 << 20) + b'"}}'
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        member(tar, 'repositories', data)
+        member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
+    assert list(members(untag(buf.getvalue()))) == ['manifest.json']
