@@ -23,9 +23,10 @@ from bench import options  # noqa: E402
 from bench.record import RESULTS  # noqa: E402
 from bench.record import say  # noqa: E402
 from bench import snapshot  # noqa: E402
+from bench import untag  # noqa: E402
 
 MODULES = {'boot': boot_latency, 'first-boot': first_boot,
-           'snapshot': snapshot, 'density': density}
+           'snapshot': snapshot, 'density': density, 'untag': untag}
 
 
 def start_profiler(directory):

@@ -7,7 +7,7 @@ arguments; they read the parsed options from here.
 import argparse
 import os
 
-BENCHMARKS = ('boot', 'first-boot', 'snapshot', 'density')
+BENCHMARKS = ('boot', 'first-boot', 'snapshot', 'density', 'untag')
 _CURRENT = None
 
 
