@@ -4,9 +4,7 @@ Load it with ``compute_driver = docker.DockerDriver`` in nova.conf.
 """
 
 import functools
-import io
 import shlex
-import tarfile
 
 import docker.errors
 from nova.compute import power_state
@@ -29,6 +27,7 @@ from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import host
 from novadocker import image as images
+from novadocker import inject
 from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
@@ -67,22 +66,6 @@ def _power_state(container, instance):
         # on a STOPPED lifecycle event only if the state reads SHUTDOWN.
         return power_state.SHUTDOWN
     return power_state.NOSTATE
-
-
-def _key_archive(key_data):
-    """A tar stream that puts a key in root's authorized_keys."""
-    data = (key_data.rstrip('\n') + '\n').encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w') as tar:
-        ssh_dir = tarfile.TarInfo('root/.ssh')
-        ssh_dir.type = tarfile.DIRTYPE
-        ssh_dir.mode = 0o700
-        tar.addfile(ssh_dir)
-        keys = tarfile.TarInfo('root/.ssh/authorized_keys')
-        keys.mode = 0o600
-        keys.size = len(data)
-        tar.addfile(keys, io.BytesIO(data))
-    return buf.getvalue()
 
 
 # The kernel holds a host name and a domain name of at most 64 bytes each.
@@ -284,6 +267,13 @@ class DockerDriver(driver.ComputeDriver):
         image_id = image_meta.id
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
+        # Refused before anything exists.  admin_password is left alone, as
+        # the libvirt driver does without [libvirt] inject_password (its
+        # default): the API returns it, set_admin_password sets one.
+        try:
+            files = inject.check_files(injected_files)
+        except inject.BadPath as e:
+            self._abort(instance, str(e))
         try:
             engine_image = images.ensure_cached(context, self.engine.client,
                                                 image_id)
@@ -294,8 +284,9 @@ class DockerDriver(driver.ComputeDriver):
             self._abort(instance, engine.EngineUnavailable(
                 url=CONF.docker.api_url, reason=e).format_message())
         try:
-            if instance.key_data:
-                container.put_archive('/', _key_archive(instance.key_data))
+            # Before the guest's process starts, as in its disk image.
+            inject.put_files(self.engine.client.api, container.id,
+                             instance.key_data, files)
             if power_on:
                 with self.network.neutron_events(instance, network_info):
                     container.start()
@@ -308,6 +299,8 @@ class DockerDriver(driver.ComputeDriver):
             if isinstance(e, (exception.BuildAbortException,
                               exception.VirtualInterfaceCreateException)):
                 raise
+            if isinstance(e, inject.BadPath):
+                self._abort(instance, str(e))
             if isinstance(e, engine.UNREACHABLE):
                 e = engine.EngineUnavailable(url=CONF.docker.api_url,
                                              reason=e).format_message()
@@ -475,6 +468,20 @@ class DockerDriver(driver.ComputeDriver):
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
         self.engine.get(instance).unpause()
+
+    # -- guest password ---------------------------------------------------
+
+    @_engine_errors
+    def set_admin_password(self, instance, new_pass):
+        container = self.engine.get(instance)
+        container.reload()
+        state = container.attrs['State']
+        if not state.get('Running') or state.get('Paused'):
+            raise exception.InstancePasswordSetFailed(
+                instance=instance.uuid, reason='the container is not running')
+        inject.set_password(self.engine.client.api, instance, container.id,
+                            inject.admin_user(instance.image_meta), new_pass)
+        LOG.info('Password of the guest\'s admin user set', instance=instance)
 
     # -- networking ---------------------------------------------------------
 

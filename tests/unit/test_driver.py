@@ -1,7 +1,5 @@
-"""The driver's own logic: power states, key injection, capabilities."""
+"""The driver's own logic: power states, capabilities, host names."""
 
-import io
-import tarfile
 import types
 
 from nova.compute import power_state
@@ -52,16 +50,6 @@ def test_frozen_container_of_a_suspended_instance(vm_state, task_state):
     container = FakeContainer(Status='paused', Running=True, Paused=True)
     assert driver._power_state(container, instance(vm_state, task_state)) \
         == power_state.SUSPENDED
-
-
-def test_key_archive_puts_key_in_root_authorized_keys():
-    archive = tarfile.open(fileobj=io.BytesIO(
-        driver._key_archive('ssh-ed25519 AAAA me@host')))
-    ssh_dir, keys = archive.getmembers()
-    assert (ssh_dir.name, ssh_dir.isdir(), ssh_dir.mode) == \
-        ('root/.ssh', True, 0o700)
-    assert (keys.name, keys.mode) == ('root/.ssh/authorized_keys', 0o600)
-    assert archive.extractfile(keys).read() == b'ssh-ed25519 AAAA me@host\n'
 
 
 def test_capability_traits():
