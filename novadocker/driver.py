@@ -481,6 +481,7 @@ class DockerDriver(driver.ComputeDriver):
                 instance=instance.uuid, reason='the container is not running')
         inject.set_password(self.engine.client.api, instance, container.id,
                             inject.admin_user(instance.image_meta), new_pass)
+        inject.keep_for_metadata(instance, new_pass)
         LOG.info('Password of the guest\'s admin user set', instance=instance)
 
     # -- networking ---------------------------------------------------------

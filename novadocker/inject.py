@@ -22,8 +22,11 @@ import time
 
 import docker.errors
 from docker.utils import socket as docker_socket
+from nova.api.metadata import password as metadata_password
+from nova import crypto
 from nova import exception
 from oslo_log import log as logging
+from oslo_serialization import base64
 
 LOG = logging.getLogger(__name__)
 
@@ -270,6 +273,19 @@ def set_password(api, instance, container_id, user, password):
     if code != 0:
         raise failed('chpasswd in the guest failed for user %s with exit '
                      'code %s: %s' % (user, code, said or '(no output)'))
+
+
+def keep_for_metadata(instance, password):
+    """The new password, encrypted with the instance's RSA key, for the
+    API's os-server-password (``nova get-password``), as the libvirt driver
+    keeps it; only an RSA key can encrypt it."""
+    key = instance.key_data if 'key_data' in instance else None
+    if not key or not key.startswith('ssh-rsa'):
+        return
+    encrypted = base64.encode_as_text(crypto.ssh_encrypt_text(key, password))
+    instance.system_metadata.update(
+        metadata_password.convert_password(None, encrypted))
+    instance.save()
 
 
 def _exit_code(api, exec_id):

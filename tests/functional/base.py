@@ -208,11 +208,18 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             filters={'dangling': True})}
 
     def _remove_engine_leftovers(self):
-        for container in self.docker.containers.list(all=True, filters={
-                'label': 'org.openstack.nova.instance_uuid'}):
-            if container.labels.get(
-                    'org.openstack.nova.instance_uuid') in self._servers():
-                container.remove(force=True)
+        # Sparse: the listing of the engine, without an inspect of each
+        # container, which other runs on the engine may remove meanwhile.
+        ours = self._servers()
+        for container in self.docker.containers.list(
+                all=True, sparse=True,
+                filters={'label': 'org.openstack.nova.instance_uuid'}):
+            labels = container.attrs.get('Labels') or {}
+            if labels.get('org.openstack.nova.instance_uuid') in ours:
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:
+                    pass
         for image_id in list(self.images.paths):
             try:
                 self.docker.images.remove('glance/%s' % image_id, force=True)
