@@ -42,6 +42,12 @@ _EXEC_NOT_FOUND = (126, 127)
 PASSWORD_TIMEOUT = 60
 
 
+# What the engine mounts over the container's root at each start: a file
+# injected there would be hidden from the guest.
+ENGINE_FILES = ('etc/hosts', 'etc/hostname', 'etc/resolv.conf')
+ENGINE_TREES = ('proc', 'sys', 'dev')
+
+
 class BadPath(ValueError):
     """A path of an injected file that the guest must not get."""
 
@@ -63,7 +69,12 @@ def check_path(path):
         raise BadPath('injected file path %r contains ".."' % path)
     if not parts or path.endswith('/'):
         raise BadPath('injected file path %r names no file' % path)
-    return '/'.join(parts)
+    name = '/'.join(parts)
+    if name in ENGINE_FILES or parts[0] in ENGINE_TREES:
+        raise BadPath('injected file path %r is one the Docker engine '
+                      'provides at each start, which would hide the file'
+                      % path)
+    return name
 
 
 def check_files(injected_files):

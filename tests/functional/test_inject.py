@@ -117,7 +117,8 @@ class TestPersonality(InjectTestCase):
         for path in ('/opt', '/opt/app', '/opt/app/conf'):
             self.assertEqual(('drwxr--r--', '0', '0'),
                              self.listing(server, path))
-        self.assertEqual(('drwxr-xr-x', '0', '0'), self.listing(server, '/etc'))
+        self.assertEqual(('drwxr-xr-x', '0', '0'),
+                         self.listing(server, '/etc'))
         self.assertIn('booted', self.console(server))
 
     def test_replaced_file_keeps_its_mode_and_owner(self):
@@ -169,6 +170,12 @@ class TestPersonality(InjectTestCase):
         server = self.boot(expected='ERROR', personality=personality(
             ('/tmp/../../../etc/escape', 'up')))
         self.refused(server, 'contains ".."')
+
+    def test_a_file_the_engine_mounts_over_is_refused(self):
+        server = self.boot(expected='ERROR', personality=personality(
+            ('/etc/resolv.conf', 'nameserver 192.0.2.1\n')))
+        self.refused(server, "'/etc/resolv.conf' is one the Docker engine "
+                     "provides at each start")
 
     def test_a_directory_of_the_image_is_not_replaced(self):
         server = self.boot(expected='ERROR', personality=personality(

@@ -157,3 +157,23 @@ def test_check_of_zero_seconds_only_inspects(check):
     conf.CONF.set_override('boot_check_seconds', 0, group='docker')
     check.driver._check_started(BOOTING, StartedContainer(RUNNING))
     assert check.calls == []
+
+
+@pytest.mark.parametrize('state', [
+    {'Status': 'exited', 'Running': False},
+    {'Status': 'paused', 'Running': True, 'Paused': True}])
+def test_no_password_set_in_a_container_that_does_not_run(state):
+    # Nova checks the power state first; the engine may disagree since.
+    class Container(FakeContainer):
+        id = 'c1'
+
+        def reload(self):
+            pass
+
+    drv = driver.DockerDriver(None)
+    drv.engine = types.SimpleNamespace(get=lambda instance: Container(
+        **state))
+    with pytest.raises(exception.InstancePasswordSetFailed,
+                       match='the container is not running'):
+        drv.set_admin_password(objects.Instance(
+            uuid='6f1f7f2e-3c1a-4a53-9d0e-1f2b3c4d5e6f'), 'pw')

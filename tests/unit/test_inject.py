@@ -13,8 +13,10 @@ from novadocker import inject
 @pytest.mark.parametrize('path,name', [
     ('/etc/motd', 'etc/motd'),
     ('/a/b/c.txt', 'a/b/c.txt'),
+    ('/etc/hosts.allow', 'etc/hosts.allow'),
+    ('/device/x', 'device/x'),
     ('//etc//./motd', 'etc/motd'),
-    (b'/etc/hosts', 'etc/hosts'),
+    (b'/etc/issue', 'etc/issue'),
 ])
 def test_absolute_paths_become_tar_names(path, name):
     assert inject.check_path(path) == name
@@ -31,6 +33,12 @@ def test_absolute_paths_become_tar_names(path, name):
     ('/etc/', 'names no file'),
     ('/.', 'names no file'),
     ('/etc/mo\0td', 'NUL'),
+    ('/etc/resolv.conf', 'Docker engine provides'),
+    ('//etc/./hosts', 'Docker engine provides'),
+    ('/etc/hostname', 'Docker engine provides'),
+    ('/proc/cpuinfo', 'Docker engine provides'),
+    ('/dev/console', 'Docker engine provides'),
+    ('/sys/x', 'Docker engine provides'),
 ])
 def test_paths_outside_or_of_no_file_are_refused(path, why):
     with pytest.raises(inject.BadPath, match=why):
