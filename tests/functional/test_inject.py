@@ -12,6 +12,7 @@ import json
 import os
 import tarfile
 import tempfile
+import time
 import warnings
 
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -265,6 +266,28 @@ class TestAdminPassword(InjectTestCase):
             self.assertNotIn(self.PASSWORD, json.dumps(config))
         self.assertEqual('ACTIVE', self.api.get_server(
             server['id'])['status'])
+
+    def test_cirros_dropbear_logs_in_with_the_new_password(self):
+        # As Tempest does through the gate's floating IPs: here a dropbear
+        # started as cirros's init starts it (without -s: passwords
+        # allowed), on the guest's loopback, and cirros's own client.
+        server = self.boot_cirros(os_admin_user='cirros')
+        self.change_password(server, self.PASSWORD)
+        self.run_in(server, 'sh', '-c', 'mkdir -p /var/run/dropbear && '
+                    'dropbear -R -p 127.0.0.1:2222')
+
+        def login(password):
+            return self.container(server).exec_run([
+                'sh', '-c', 'DROPBEAR_PASSWORD="$0" dbclient -y -y -p 2222 '
+                'cirros@127.0.0.1 id </dev/null', password])
+        for _ in range(50):  # until dropbear listens
+            result = login(self.PASSWORD)
+            if b'Connection refused' not in result.output:
+                break
+            time.sleep(0.1)
+        self.assertEqual(0, result.exit_code, result.output)
+        self.assertIn(b'uid=1000(cirros)', result.output)
+        self.assertNotEqual(0, login('Xw8#kq2Z').exit_code)
 
     def test_password_for_the_metadata_service_with_an_rsa_key(self):
         # As libvirt keeps it: encrypted with the key, for get-password.
