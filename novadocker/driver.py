@@ -21,6 +21,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker import conf
+from novadocker import configdrive
 from novadocker import diagnostics
 from novadocker import engine
 from novadocker import events
@@ -86,6 +87,15 @@ def hostname_settings(hostname):
     if domain:
         settings['domainname'] = domain[:HOST_NAME_MAX - 1]
     return settings
+
+
+def _add_settings(host_config, settings):
+    """Add one concern's engine settings; lists (mounts) add up."""
+    for key, value in settings.items():
+        if isinstance(value, list):
+            host_config.setdefault(key, []).extend(value)
+        else:
+            host_config[key] = value
 
 
 class DockerDriver(driver.ComputeDriver):
@@ -278,11 +288,17 @@ class DockerDriver(driver.ComputeDriver):
             engine_image = images.ensure_cached(context, self.engine.client,
                                                 image_id)
             self._remove_stale(instance)
+            # Before the create, which binds it.
+            drive = configdrive.write(instance, injected_files,
+                                      admin_password, network_info)
             container = self._create(instance, image_meta, engine_image,
-                                     network_info)
-        except engine.UNREACHABLE as e:
-            self._abort(instance, engine.EngineUnavailable(
-                url=CONF.docker.api_url, reason=e).format_message())
+                                     network_info, drive)
+        except Exception as e:
+            configdrive.remove(instance)
+            if isinstance(e, engine.UNREACHABLE):
+                self._abort(instance, engine.EngineUnavailable(
+                    url=CONF.docker.api_url, reason=e).format_message())
+            raise
         try:
             # Before the guest's process starts, as in its disk image.
             inject.put_files(self.engine.client.api, container.id,
@@ -295,6 +311,7 @@ class DockerDriver(driver.ComputeDriver):
                     self._check_started(instance, container)
         except Exception as e:
             self._remove(container)
+            configdrive.remove(instance)
             self.network.unplug(instance, network_info)
             if isinstance(e, (exception.BuildAbortException,
                               exception.VirtualInterfaceCreateException)):
@@ -313,11 +330,14 @@ class DockerDriver(driver.ComputeDriver):
         raise exception.BuildAbortException(instance_uuid=instance.uuid,
                                             reason=reason)
 
-    def _create(self, instance, image_meta, engine_image, network_info=None):
+    def _create(self, instance, image_meta, engine_image, network_info=None,
+                drive=None):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
-        host_config.update(network.create_settings(network_info))
-        host_config.update(lxcfs.container_settings(CONF.docker.lxcfs_path))
+        for settings in (network.create_settings(network_info),
+                         lxcfs.container_settings(CONF.docker.lxcfs_path),
+                         drive or {}):
+            _add_settings(host_config, settings)
         command = image_meta.properties.get('os_command_line')
         try:
             return self.engine.client.containers.create(
@@ -404,8 +424,16 @@ class DockerDriver(driver.ComputeDriver):
             self._remove(container)
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
+        if destroy_disks:
+            # The container's own files went with it; the config drive is
+            # the host's.
+            configdrive.remove(instance)
         if destroy_vifs:
             self.network.cleanup(instance, network_info)
+
+    def delete_instance_files(self, instance):
+        # Nova's periodic retry for deleted instances whose files stayed.
+        return configdrive.remove(instance)
 
     # -- power --------------------------------------------------------------
 
