@@ -34,7 +34,8 @@ class TestConfigDrive(base.DockerDriverTestCase):
         return result.output.decode()
 
     def meta_data(self, server):
-        return json.loads(self.run_in(server, 'cat', LATEST + 'meta_data.json'))
+        return json.loads(self.run_in(server, 'cat',
+                                      LATEST + 'meta_data.json'))
 
     def host_dir(self, server):
         return os.path.join(self.instances, server['id'])
@@ -151,6 +152,20 @@ class TestConfigDrive(base.DockerDriverTestCase):
                          self.run_in(server, 'cat', LATEST + 'user_data'))
         self.assertEqual(['config-drive'],
                          os.listdir(self.host_dir(server)))
+
+    def test_snapshot_carries_nothing_of_the_drive(self):
+        server = self.create(config_drive=True,
+                             user_data=base64.b64encode(USER_DATA).decode())
+        snapshot_id = self.api.post_server_action(
+            server['id'], {'createImage': {'name': 'snap'}})['image_id']
+        self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': None})
+        clone = self._build_server(image_uuid=snapshot_id, networks='none')
+        clone = self._wait_for_state_change(
+            self.api.post_server({'server': clone}), 'ACTIVE')
+        # The mount point stays in the image, empty: no user data, no
+        # password.
+        self.assertEqual(b'', self.run_in(clone, 'ls', '-A', '/config-drive'))
 
     def test_failed_boot_leaves_no_drive(self):
         server = self.create('crashing', expected='ERROR', config_drive=True)
