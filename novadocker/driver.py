@@ -277,9 +277,10 @@ class DockerDriver(driver.ComputeDriver):
         image_id = image_meta.id
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
-        # Refused before anything exists.  admin_password is left alone, as
-        # the libvirt driver does without [libvirt] inject_password (its
-        # default): the API returns it, set_admin_password sets one.
+        # Refused before anything exists.  admin_password is not set in the
+        # guest, as the libvirt driver does without [libvirt]
+        # inject_password (its default): the API returns it, a config drive
+        # carries it as libvirt's does, set_admin_password sets one.
         try:
             files = inject.check_files(injected_files)
         except inject.BadPath as e:

@@ -28,6 +28,8 @@ from nova import exception
 from oslo_log import log as logging
 from oslo_serialization import base64
 
+from novadocker import configdrive
+
 LOG = logging.getLogger(__name__)
 
 NEW_FILE_MODE = 0o644
@@ -74,6 +76,10 @@ def check_path(path):
         raise BadPath('injected file path %r is one the Docker engine '
                       'provides at each start, which would hide the file'
                       % path)
+    if parts[0] == configdrive.GUEST_PATH.lstrip('/'):
+        raise BadPath('injected file path %r is under %s, where the config '
+                      'drive is bound read-only' % (path,
+                                                    configdrive.GUEST_PATH))
     return name
 
 

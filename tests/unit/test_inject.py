@@ -39,6 +39,7 @@ def test_absolute_paths_become_tar_names(path, name):
     ('/proc/cpuinfo', 'Docker engine provides'),
     ('/dev/console', 'Docker engine provides'),
     ('/sys/x', 'Docker engine provides'),
+    ('/config-drive/openstack/latest/user_data', 'config drive'),
 ])
 def test_paths_outside_or_of_no_file_are_refused(path, why):
     with pytest.raises(inject.BadPath, match=why):
