@@ -16,7 +16,7 @@ LATEST = '/config-drive/openstack/latest/'
 USER_DATA = b'#!/bin/sh\necho from user data\n\x00\xff\xfe\n'
 
 
-class TestConfigDrive(base.DockerDriverTestCase):
+class ConfigDriveTestCase(base.DockerDriverTestCase):
 
     def setUp(self):
         super().setUp()
@@ -49,6 +49,9 @@ class TestConfigDrive(base.DockerDriverTestCase):
         server = self._wait_for_state_change(created, expected)
         server['adminPass'] = created.get('adminPass')
         return server
+
+
+class TestConfigDrive(ConfigDriveTestCase):
 
     def test_guest_reads_metadata_and_user_data(self):
         server = self.create(
@@ -187,3 +190,32 @@ class TestConfigDrive(base.DockerDriverTestCase):
         self.assertIn('Not a directory', message)
         self.assertEqual([], self.containers_of(server['id']))
         self.assertEqual(['not-a-directory'], os.listdir(self.instances))
+
+
+class TestConfigDrivePersonality(ConfigDriveTestCase):
+    """Personality files (API 2.56 and older) on the drive, as libvirt's."""
+
+    microversion = '2.56'
+
+    def personality(self, path, data):
+        return [{'path': path,
+                 'contents': base64.b64encode(data).decode()}]
+
+    def test_files_are_on_the_drive_too(self):
+        server = self.create(config_drive=True, personality=self.personality(
+            '/etc/app.conf', b'answer=42\n'))
+        [entry] = self.meta_data(server)['files']
+        self.assertEqual('/etc/app.conf', entry['path'])
+        self.assertEqual(b'answer=42\n', self.run_in(
+            server, 'cat', '/config-drive/openstack' + entry['content_path']))
+        self.assertEqual(b'answer=42\n',
+                         self.run_in(server, 'cat', '/etc/app.conf'))
+
+    def test_a_file_under_the_drive_is_refused(self):
+        server = self.create(expected='ERROR', config_drive=True,
+                             personality=self.personality(
+                                 '/config-drive/x', b'x'))
+        self.assertIn("injected file path '/config-drive/x' is under "
+                      "/config-drive", server['fault']['message'])
+        self.assertEqual([], self.containers_of(server['id']))
+        self.assertEqual([], os.listdir(self.instances))
