@@ -4,9 +4,7 @@ Load it with ``compute_driver = docker.DockerDriver`` in nova.conf.
 """
 
 import functools
-import io
 import shlex
-import tarfile
 
 import docker.errors
 from nova.compute import power_state
@@ -23,6 +21,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker import conf
+from novadocker import configdrive
 from novadocker import console
 from novadocker import diagnostics
 from novadocker import engine
@@ -31,6 +30,7 @@ from novadocker import flavor as flavor_settings
 from novadocker import host
 from novadocker import image as images
 from novadocker import imagecache
+from novadocker import inject
 from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
@@ -71,22 +71,6 @@ def _power_state(container, instance):
     return power_state.NOSTATE
 
 
-def _key_archive(key_data):
-    """A tar stream that puts a key in root's authorized_keys."""
-    data = (key_data.rstrip('\n') + '\n').encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w') as tar:
-        ssh_dir = tarfile.TarInfo('root/.ssh')
-        ssh_dir.type = tarfile.DIRTYPE
-        ssh_dir.mode = 0o700
-        tar.addfile(ssh_dir)
-        keys = tarfile.TarInfo('root/.ssh/authorized_keys')
-        keys.mode = 0o600
-        keys.size = len(data)
-        tar.addfile(keys, io.BytesIO(data))
-    return buf.getvalue()
-
-
 # The kernel holds a host name and a domain name of at most 64 bytes each.
 HOST_NAME_MAX = 64
 
@@ -105,6 +89,15 @@ def hostname_settings(hostname):
     if domain:
         settings['domainname'] = domain[:HOST_NAME_MAX - 1]
     return settings
+
+
+def _add_settings(host_config, settings):
+    """Add one concern's engine settings; lists (mounts) add up."""
+    for key, value in settings.items():
+        if isinstance(value, list):
+            host_config.setdefault(key, []).extend(value)
+        else:
+            host_config[key] = value
 
 
 class DockerDriver(driver.ComputeDriver):
@@ -284,20 +277,35 @@ class DockerDriver(driver.ComputeDriver):
         image_id = image_meta.id
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
+        # Refused before anything exists.  admin_password is not set in the
+        # guest, as the libvirt driver does without [libvirt]
+        # inject_password (its default): the API returns it, a config drive
+        # carries it as libvirt's does, set_admin_password sets one.
+        try:
+            files = inject.check_files(injected_files)
+        except inject.BadPath as e:
+            self._abort(instance, str(e))
         try:
             # The cache cleanup keeps the image until the container holds it.
             with images.in_use(image_id):
                 engine_image = images.ensure_cached(
                     context, self.engine.client, image_id)
                 self._remove_stale(instance)
+                # Before the create, which binds it.
+                drive = configdrive.write(instance, injected_files,
+                                          admin_password, network_info)
                 container = self._create(instance, image_meta, engine_image,
-                                         network_info)
-        except engine.UNREACHABLE as e:
-            self._abort(instance, engine.EngineUnavailable(
-                url=CONF.docker.api_url, reason=e).format_message())
+                                         network_info, drive)
+        except Exception as e:
+            configdrive.remove(instance)
+            if isinstance(e, engine.UNREACHABLE):
+                self._abort(instance, engine.EngineUnavailable(
+                    url=CONF.docker.api_url, reason=e).format_message())
+            raise
         try:
-            if instance.key_data:
-                container.put_archive('/', _key_archive(instance.key_data))
+            # Before the guest's process starts, as in its disk image.
+            inject.put_files(self.engine.client.api, container.id,
+                             instance.key_data, files)
             if power_on:
                 with self.network.neutron_events(instance, network_info):
                     container.start()
@@ -306,10 +314,13 @@ class DockerDriver(driver.ComputeDriver):
                     self._check_started(instance, container)
         except Exception as e:
             self._remove(container)
+            configdrive.remove(instance)
             self.network.unplug(instance, network_info)
             if isinstance(e, (exception.BuildAbortException,
                               exception.VirtualInterfaceCreateException)):
                 raise
+            if isinstance(e, inject.BadPath):
+                self._abort(instance, str(e))
             if isinstance(e, engine.UNREACHABLE):
                 e = engine.EngineUnavailable(url=CONF.docker.api_url,
                                              reason=e).format_message()
@@ -322,13 +333,17 @@ class DockerDriver(driver.ComputeDriver):
         raise exception.BuildAbortException(instance_uuid=instance.uuid,
                                             reason=reason)
 
-    def _create(self, instance, image_meta, engine_image, network_info=None):
+    def _create(self, instance, image_meta, engine_image, network_info=None,
+                drive=None):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
-        host_config.update(network.create_settings(network_info))
-        host_config.update(lxcfs.container_settings(CONF.docker.lxcfs_path))
-        host_config.update(console.container_settings(
-            CONF.docker.log_max_size, CONF.docker.log_max_files))
+        for settings in (network.create_settings(network_info),
+                         lxcfs.container_settings(CONF.docker.lxcfs_path),
+                         console.container_settings(
+                             CONF.docker.log_max_size,
+                             CONF.docker.log_max_files),
+                         drive or {}):
+            _add_settings(host_config, settings)
         command = image_meta.properties.get('os_command_line')
         try:
             return self.engine.client.containers.create(
@@ -415,8 +430,16 @@ class DockerDriver(driver.ComputeDriver):
             self._remove(container)
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
+        if destroy_disks:
+            # The container's own files went with it; the config drive is
+            # the host's.
+            configdrive.remove(instance)
         if destroy_vifs:
             self.network.cleanup(instance, network_info)
+
+    def delete_instance_files(self, instance):
+        # Nova's periodic retry for deleted instances whose files stayed.
+        return configdrive.remove(instance)
 
     # -- power --------------------------------------------------------------
 
@@ -479,6 +502,21 @@ class DockerDriver(driver.ComputeDriver):
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
         self.engine.get(instance).unpause()
+
+    # -- guest password ---------------------------------------------------
+
+    @_engine_errors
+    def set_admin_password(self, instance, new_pass):
+        container = self.engine.get(instance)
+        container.reload()
+        state = container.attrs['State']
+        if not state.get('Running') or state.get('Paused'):
+            raise exception.InstancePasswordSetFailed(
+                instance=instance.uuid, reason='the container is not running')
+        inject.set_password(self.engine.client.api, instance, container.id,
+                            inject.admin_user(instance.image_meta), new_pass)
+        inject.keep_for_metadata(instance, new_pass)
+        LOG.info('Password of the guest\'s admin user set', instance=instance)
 
     # -- networking ---------------------------------------------------------
 

@@ -219,15 +219,16 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             filters={'dangling': True})}
 
     def _remove_engine_leftovers(self):
-        # The summaries alone: another run's containers may go meanwhile.
+        # Sparse: the listing of the engine, without an inspect of each
+        # container, which other runs on the engine may remove meanwhile.
         ours = self._servers()
-        for container in self.docker.api.containers(all=True, filters={
-                'label': 'org.openstack.nova.instance_uuid'}):
-            if container['Labels'].get(
-                    'org.openstack.nova.instance_uuid') in ours:
+        for container in self.docker.containers.list(
+                all=True, sparse=True,
+                filters={'label': 'org.openstack.nova.instance_uuid'}):
+            labels = container.attrs.get('Labels') or {}
+            if labels.get('org.openstack.nova.instance_uuid') in ours:
                 try:
-                    self.docker.api.remove_container(container['Id'],
-                                                     force=True)
+                    container.remove(force=True)
                 except docker.errors.NotFound:
                     pass
         for image_id in list(self.images.paths):

@@ -301,9 +301,10 @@ class NetworkTestCase(base.DockerDriverTestCase):
 
     # -- servers and what their containers see ------------------------------
 
-    def boot_on(self, *ports, expected='ACTIVE'):
+    def boot_on(self, *ports, expected='ACTIVE', **fields):
         server = self._build_server(image_uuid=self.image('guest'),
                                     networks=[{'port': p} for p in ports])
+        server.update(fields)
         server = self.api.post_server({'server': server})
         self.booted.append(server['id'])
         return self._wait_for_state_change(server, expected)
@@ -468,6 +469,30 @@ class TestAddressing(NetworkTestCase):
                              ifaces[port_id]['external_ids']['vm-uuid'])
         self.assertIn('tap' + a1[:11],
                       ovs_vsctl('list-ports', BRIDGE).split())
+
+    def test_config_drive_describes_the_ports(self):
+        self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
+        # Nova's fake Neutron gives a port every subnet it has; Nova's
+        # network_data.json describes only the first of each IP version.
+        ours = {s['id'] for s in self.nets['a']['subnets'].values()}
+        for subnet_id in set(self.neutron._subnets) - ours:
+            del self.neutron._subnets[subnet_id]
+        self.agent()
+        a1 = self.port('a', 11)
+        server = self.boot_on(a1, config_drive=True)
+        code, text = self.run_in(
+            server, 'cat', '/config-drive/openstack/latest/network_data.json')
+        self.assertEqual(0, code, text)
+        data = json.loads(text)
+        self.assertEqual(['fa:16:3e:65:00:0b'],
+                         [link['ethernet_mac_address']
+                          for link in data['links']])
+        # Nova describes the v4 and v6 subnets of network a, on that link.
+        self.assertEqual([(self.nets['a']['id'], data['links'][0]['id'])] * 2,
+                         [(n['network_id'], n['link'])
+                          for n in data['networks']], text)
+        self.assertEqual([{'type': 'dns', 'address': '10.10.0.53'}],
+                         data['services'])
 
     def test_unsupported_vif_type_fails_the_boot_clearly(self):
         port = self.port('a', 40, vif_type='vhostuser', status='ACTIVE')
