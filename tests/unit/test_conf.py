@@ -34,6 +34,7 @@ def test_defaults(config):
     assert config.conf.docker.pids_limit == 1024
     assert config.conf.docker.cap_add == []
     assert config.conf.docker.stop_event_delay == 15
+    assert config.conf.docker.guest_reboot is True
 
 
 @pytest.mark.parametrize('name,value', [
