@@ -42,13 +42,15 @@ class GuestPowerTestCase(test_lifecycle_events.LifecycleEventsTestCase):
         self.wait_for_init(self.container(server))
         return server
 
-    def wait_for_init(self, container):
-        """Until busybox init has run its sysinit and reads its signals."""
-        deadline = time.monotonic() + WAIT
+    def wait_for_init(self, container, booted=lambda ps: INIT_IDLE in ps,
+                      timeout=WAIT):
+        """Until busybox init has run its sysinit and reads its signals
+        (it leaves them pending until then)."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if INIT_IDLE in container.exec_run(['ps']).output:
+            if booted(container.exec_run(['/bin/busybox', 'ps']).output):
                 return
-            time.sleep(0.1)
+            time.sleep(0.2)
         self.fail('busybox init did not finish booting')
 
     def in_guest(self, server, *argv):
@@ -144,6 +146,40 @@ class TestGuestPower(GuestPowerTestCase):
         self.assertEqual([128 + 1], self.exit_codes(server, since))
         self.assertEqual(['create', 'reboot'], self.nova_actions(server))
 
+    def test_novas_soft_reboot_of_cirros_is_no_kill(self):
+        if 'cirros' not in self.tarballs:
+            self.skipTest('no CirrOS rootfs in ../shared/cirros')
+        self.flags(soft_reboot_timeout=240, group='docker')
+        server = self.boot('cirros')
+        # Without a network its boot scripts look for the metadata
+        # service for a while.
+        self.wait_for_init(self.container(server),
+                           booted=lambda ps: b'rc.sysinit' not in ps,
+                           timeout=180)
+        before, since = self.started_at(server), time.time()
+        server = self._reboot_server(server, hard=False)
+        self.wait_for_restart(server, before)
+        self.assert_stays(server, 'ACTIVE', power_state.RUNNING)
+        self.assertEqual([128 + 1], self.exit_codes(server, since))
+
+    def test_guest_reboot_while_nova_compute_is_down(self):
+        self.flags(resume_guests_state_on_host_boot=True)
+        server = self.boot_init()
+        # The driver stops watching the engine, as when nova-compute stops.
+        self.compute.manager.driver.cleanup_host(self.compute.host)
+        before = self.started_at(server)
+        self.in_guest(server, 'reboot', '-f')
+        container = self.container(server)
+        self.assertEqual(128 + 1, container.wait(timeout=WAIT)['StatusCode'])
+        time.sleep(1)
+        container.reload()
+        self.assertEqual('exited', container.status)
+        # At its start Nova finds it stopped while its record says running,
+        # and resume_guests_state_on_host_boot starts it.
+        self.compute = self.restart_compute_service(self.compute)
+        self.wait_for_restart(server, before)
+        self.assert_stays(server, 'ACTIVE', power_state.RUNNING)
+
     def test_novas_stop_is_not_taken_for_a_guest_reboot(self):
         server = self.boot_init()
         server = self._stop_server(server)
@@ -228,7 +264,7 @@ class TestGuestPowerSafety(GuestPowerTestCase):
         # host's: checked before anything calls it.
         code, ns = self.in_guest(server, 'readlink', '/proc/1/ns/pid')
         self.assertEqual(0, code, ns)
-        self.assertNotEqual(os.readlink('/proc/1/ns/pid'), ns.strip())
+        self.assertNotEqual(os.readlink('/proc/self/ns/pid'), ns.strip())
         self.assertEqual('', self.container(server).attrs['HostConfig'].get(
             'PidMode') or '')
         state = self.container(server).attrs['State']
