@@ -137,7 +137,8 @@ class DockerDriver(driver.ComputeDriver):
             on_start=self.network.plug_started_by_engine,
             on_change=self._lifecycle.changed,
             on_guest_reboot=functools.partial(
-                guest_power.restart, self.engine, self.network))
+                guest_power.restart, self.engine, self.network,
+                guest_power.RebootBudget()))
         self._watcher.start()
 
     def cleanup_host(self, host):

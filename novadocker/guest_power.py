@@ -23,7 +23,9 @@ guest's power off is reported as any other end of the container's
 process: Nova records the instance SHUTOFF.
 """
 
+import collections
 import signal
+import time
 
 from nova.compute import vm_states
 from nova import context as nova_context
@@ -41,6 +43,11 @@ POWER_OFF = 'power off'
 # The exit codes the engine gives a container whose init the kernel killed
 # for reboot(2) (the shell's 128 + signal).
 EXIT_CODES = {128 + signal.SIGHUP: REBOOT, 128 + signal.SIGINT: POWER_OFF}
+# A guest that reboots more often than this is stopped instead: each start
+# costs the host a container start and a plug of every port (and Neutron
+# the port's events), far more than a virtual machine's reset.
+MAX_REBOOTS = 10
+REBOOT_WINDOW = 60
 
 
 def requested(exit_code, killed):
@@ -72,10 +79,36 @@ def may_restart(instance, container_state):
             container_state.get('Status') == 'exited')
 
 
-def restart(engine_, network, instance_uuid):
+class RebootBudget:
+    """At most ``limit`` restarts of one instance within ``window`` s."""
+
+    def __init__(self, limit=MAX_REBOOTS, window=REBOOT_WINDOW,
+                 clock=time.monotonic):
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._times = collections.defaultdict(collections.deque)
+
+    def take(self, instance_uuid):
+        """True, and counted, if one more restart is within the budget."""
+        now = self._clock()
+        times = self._times[instance_uuid]
+        while times and now - times[0] >= self._window:
+            times.popleft()
+        if len(times) >= self._limit:
+            return False
+        times.append(now)
+        return True
+
+    def forget(self, instance_uuid):
+        self._times.pop(instance_uuid, None)
+
+
+def restart(engine_, network, budget, instance_uuid):
     """Start the container of a guest that rebooted itself, and plug it.
 
     True when it runs again; False leaves the end to be reported as a stop.
+    ``budget`` (a RebootBudget) stops a guest that reboots in a loop.
     A Nova operation that begins while this runs finds either a stopped
     container or a running one, and a start that overtakes Nova's stop is
     undone by Nova when the start's lifecycle event reaches it.
@@ -92,6 +125,12 @@ def restart(engine_, network, instance_uuid):
         LOG.info('The guest rebooted itself; its container stays stopped '
                  '(instance %s, task %s)', instance.vm_state,
                  instance.task_state, instance=instance)
+        return False
+    if not budget.take(instance_uuid):
+        budget.forget(instance_uuid)
+        LOG.warning('The guest rebooted itself more than %d times within '
+                    '%d s; it stays stopped', MAX_REBOOTS, REBOOT_WINDOW,
+                    instance=instance)
         return False
     LOG.info('The guest rebooted itself; starting its container again',
              instance=instance)

@@ -18,6 +18,7 @@ import time
 from nova.compute import power_state
 from nova.virt import event as virtevent
 
+from novadocker import guest_power
 from tests.functional import base
 from tests.functional import test_lifecycle_events
 from tests import images as test_images
@@ -198,6 +199,18 @@ class TestGuestPower(GuestPowerTestCase):
         container.reload()
         self.assertEqual(128 + 1, container.attrs['State']['ExitCode'])
         self.assert_off(server)
+
+    def test_a_guest_that_reboots_in_a_loop_is_stopped(self):
+        self.image('guest', properties={'os_command_line': (
+            "/bin/sh -c 'echo up; sleep 1; /bin/busybox reboot -f'")})
+        server = self.boot()
+        server = self._wait_for_server_parameter(
+            server, {'status': 'SHUTOFF'}, max_retries=120)
+        # The boot and as many restarts as the budget allows.
+        self.assertEqual(1 + guest_power.MAX_REBOOTS,
+                         self.console(server).count('up'))
+        self.assertEqual(128 + 1,
+                         self.container(server).attrs['State']['ExitCode'])
 
     def test_without_guest_reboot_the_guest_cannot_reboot(self):
         self.flags(guest_reboot=False, group='docker')

@@ -162,3 +162,31 @@ def test_a_reboot_not_followed_by_a_start_is_reported(outcome):
     feed(calls.watcher(), UUID, 'die:129')
     assert calls.reboots == [UUID]
     assert calls.changes == ['die']
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_guest_that_reboots_in_a_loop_is_stopped():
+    clock = Clock()
+    budget = guest_power.RebootBudget(limit=3, window=60, clock=clock)
+    other = uuidutils.generate_uuid()
+    assert [budget.take(UUID) for _ in range(4)] == [True] * 3 + [False]
+    # Another instance has a budget of its own.
+    assert budget.take(other)
+    # Past the window, restarts are allowed again.
+    clock.now += 60
+    assert budget.take(UUID)
+
+
+def test_restarts_spread_over_time_stay_within_the_budget():
+    clock = Clock()
+    budget = guest_power.RebootBudget(limit=3, window=60, clock=clock)
+    for _ in range(10):
+        assert budget.take(UUID)
+        clock.now += 21
