@@ -55,6 +55,12 @@ class GuestPowerTestCase(test_lifecycle_events.LifecycleEventsTestCase):
         self.fail('busybox init did not finish booting')
 
     def in_guest(self, server, *argv):
+        """Run a busybox command in the guest: its exit code and output.
+
+        A reboot, power off or halt may end it (its namespace ends, or
+        init's SIGTERM to all reaches it) before it exits by itself: tests
+        look at what it did instead.
+        """
         result = self.container(server).exec_run(('/bin/busybox',) + argv)
         return result.exit_code, result.output.decode()
 
@@ -109,8 +115,7 @@ class TestGuestPower(GuestPowerTestCase):
         server = self.boot_init()
         for command in (('reboot',), ('reboot', '-f')):
             before = self.started_at(server)
-            code, out = self.in_guest(server, *command)
-            self.assertEqual(0, code, out)
+            self.in_guest(server, *command)
             self.wait_for_restart(server, before)
             # Nova heard only of the start, and did nothing.
             self.assertNotIn(
@@ -125,12 +130,10 @@ class TestGuestPower(GuestPowerTestCase):
 
     def test_guest_poweroff_and_halt_shut_the_server_off(self):
         server = self.boot_init()
-        code, out = self.in_guest(server, 'poweroff')
-        self.assertEqual(0, code, out)
+        self.in_guest(server, 'poweroff')
         server = self.assert_shut_off_by_the_guest(
             server, 130, ['create', 'stop'])
-        code, out = self.in_guest(server, 'halt', '-f')
-        self.assertEqual(0, code, out)
+        self.in_guest(server, 'halt', '-f')
         self.assert_shut_off_by_the_guest(
             server, 130, ['create', 'start', 'stop', 'stop'])
 

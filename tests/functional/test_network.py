@@ -684,8 +684,8 @@ class TestGuestReboot(NetworkTestCase):
         expected = self.links(server)
         nameservers = self.nameservers(server)
         old = self.container(server).attrs['State']
-        code, out = self.run_in(server, 'reboot', '-f')
-        self.assertEqual(0, code, out)
+        # The call may end with the namespace, before it exits itself.
+        self.run_in(server, 'reboot', '-f')
         for _ in range(100):
             state = self.container(server).attrs['State']
             if state['Running'] and state['StartedAt'] != old['StartedAt']:
