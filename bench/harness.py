@@ -243,7 +243,8 @@ class BenchCase(base.DockerDriverTestCase):
             memory_mb=FLAVOR['memory_mb'], vcpus=FLAVOR['vcpu'], swap=0,
             extra_specs={})
         return flavor_settings.to_host_config(
-            flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
+            flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
+            CONF.docker.guest_reboot)
 
     def raw_create_start(self, engine_image, command=None):
         """docker create + start through the SDK, as the driver calls it."""

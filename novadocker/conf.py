@@ -88,6 +88,29 @@ docker_opts = [
                      'Docker\'s default set, for example NET_ADMIN. Flavors '
                      'can add more with the extra spec docker:cap_add. '
                      'Image properties never can.'),
+    cfg.BoolOpt('guest_reboot',
+                default=True,
+                help='Let guests reboot and power off themselves, as '
+                     '"reboot", "poweroff" and "halt" in a guest do on a '
+                     'virtual machine. New containers get CAP_SYS_BOOT; '
+                     'the reboot(2) of a process in a container ends only '
+                     'that container (its own PID namespace), and Docker\'s '
+                     'default seccomp profile, which the driver never '
+                     'turns off, refuses kexec_load and kexec_file_load '
+                     'whatever the capabilities. When a guest reboots, '
+                     'nova-compute starts its container again and plugs '
+                     'its ports, and the instance stays ACTIVE (a guest '
+                     'that reboots more than 10 times within 60 seconds '
+                     'stays stopped instead); when it powers off or halts, '
+                     'Nova records it SHUTOFF. It also '
+                     'lets a busybox init (CirrOS) answer the stop signal '
+                     'of a soft reboot at once instead of waiting for '
+                     'soft_reboot_timeout. With False, containers created '
+                     'from then on lack CAP_SYS_BOOT (unless cap_add or a '
+                     'flavor adds it), and an end of a guest\'s process is '
+                     'always reported to Nova as a stop. Existing '
+                     'containers keep the capabilities they were created '
+                     'with until they are rebuilt.'),
     cfg.BoolOpt('veth_tx_checksum_offload',
                 default=True,
                 help='Leave TX checksum offload on for the veth pairs that '

@@ -27,6 +27,7 @@ from novadocker import diagnostics
 from novadocker import engine
 from novadocker import events
 from novadocker import flavor as flavor_settings
+from novadocker import guest_power
 from novadocker import host
 from novadocker import image as images
 from novadocker import imagecache
@@ -130,14 +131,18 @@ class DockerDriver(driver.ComputeDriver):
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
         # What the engine does to the containers, whoever asked: ports to
-        # plug again after a start, power states for Nova.
+        # plug again after a start, power states for Nova, and the guests'
+        # own reboots, which start their containers again.
         self._lifecycle = lifecycle.LifecycleEmitter(
             self._power_state_now, self.emit_event,
             CONF.docker.stop_event_delay)
         self._watcher = events.ContainerWatcher(
             self.engine, CONF.host,
             on_start=self.network.plug_started_by_engine,
-            on_change=self._lifecycle.changed)
+            on_change=self._lifecycle.changed,
+            on_guest_reboot=functools.partial(
+                guest_power.restart, self.engine, self.network,
+                guest_power.RebootBudget()))
         self._watcher.start()
 
     def cleanup_host(self, host):
@@ -336,7 +341,8 @@ class DockerDriver(driver.ComputeDriver):
     def _create(self, instance, image_meta, engine_image, network_info=None,
                 drive=None):
         host_config = flavor_settings.to_host_config(
-            instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add)
+            instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
+            CONF.docker.guest_reboot)
         for settings in (network.create_settings(network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          console.container_settings(

@@ -12,7 +12,11 @@ each change to two callbacks:
   network namespace (its ports lived in the one that died with its
   process), where the driver plugs what it lacks;
 - ``on_change(uuid, action)``, for every change, from which the driver tells
-  Nova the instance's power state (``novadocker.lifecycle``).
+  Nova the instance's power state (``novadocker.lifecycle``);
+- ``on_guest_reboot(uuid)``, when the guest rebooted itself (its container
+  ended by reboot(2), with no signal from the engine since its start:
+  ``novadocker.guest_power``); when that brings the container back (True),
+  the end is no change for Nova.
 """
 
 import threading
@@ -21,6 +25,7 @@ from nova import thread_pool_factory
 from oslo_log import log as logging
 
 from novadocker import engine
+from novadocker import guest_power
 
 LOG = logging.getLogger(__name__)
 
@@ -30,8 +35,10 @@ RETRY_MAX = 30
 
 # The engine's actions that change a container's power state; "oom" (a
 # process of the container killed for lack of memory) comes before the
-# "die" of a container whose main process it was.
-ACTIONS = ('start', 'die', 'oom', 'pause', 'unpause')
+# "die" of a container whose main process it was, and "kill" (a signal the
+# engine sent: docker stop, kill, restart, rm -f) before the "die" it
+# causes.
+ACTIONS = ('start', 'die', 'oom', 'pause', 'unpause', 'kill')
 # Exit codes of a process that ended by itself (0) or was stopped (SIGKILL,
 # SIGTERM): anything else is worth a warning.
 STOP_EXIT_CODES = ('0', str(128 + 9), str(128 + 15))
@@ -45,11 +52,15 @@ class ContainerWatcher:
     thread of its own. ``stop`` closes the socket to end it.
     """
 
-    def __init__(self, engine_, host, on_start, on_change):
+    def __init__(self, engine_, host, on_start, on_change,
+                 on_guest_reboot=None):
         self._engine = engine_
         self._host = host
         self._on_start = on_start
         self._on_change = on_change
+        self._on_guest_reboot = on_guest_reboot
+        # Uuids of containers the engine sent a signal since their start.
+        self._killed = set()
         self._stopped = threading.Event()
         self._stream = None
         self._future = None
@@ -122,21 +133,45 @@ class ContainerWatcher:
                         'lack of memory (the flavor\'s RAM)',
                         instance_uuid=instance_uuid)
             return
-        if action == 'die':
-            code = attributes.get('exitCode')
-            log = LOG.info if code in STOP_EXIT_CODES else LOG.warning
-            log('The container\'s process ended with exit code %s', code,
-                instance_uuid=instance_uuid)
+        if action == 'kill':
+            self._killed.add(instance_uuid)
+            return
+        if action == 'start':
+            self._killed.discard(instance_uuid)
+        if action == 'die' and self._died(instance_uuid, attributes):
+            return
         # The state first: Nova waits for it, the ports take a while.
         self._call(self._on_change, instance_uuid, action)
         if action == 'start':
             self._call(self._on_start, instance_uuid)
 
+    def _died(self, instance_uuid, attributes):
+        """Log the end of a container's process; True if it came back.
+
+        A stream that starts between a ``kill`` and its ``die`` (a
+        reconnection) takes that ``die`` for the guest's own: Nova's
+        operations still keep it stopped (``guest_power.may_restart``).
+        """
+        code = attributes.get('exitCode')
+        request = guest_power.requested(
+            code, killed=instance_uuid in self._killed)
+        self._killed.discard(instance_uuid)
+        if request is not None:
+            LOG.info('The guest asked for a %s (exit code %s)', request,
+                     code, instance_uuid=instance_uuid)
+        else:
+            log = LOG.info if code in STOP_EXIT_CODES else LOG.warning
+            log('The container\'s process ended with exit code %s', code,
+                instance_uuid=instance_uuid)
+        return (request == guest_power.REBOOT and
+                self._on_guest_reboot is not None and
+                self._call(self._on_guest_reboot, instance_uuid) is True)
+
     def _call(self, callback, instance_uuid, *args):
         if not instance_uuid or self._stopped.is_set():
-            return
+            return None
         try:
-            callback(instance_uuid, *args)
+            return callback(instance_uuid, *args)
         except Exception:
             # One instance's failure must not end the watch of the others.
             LOG.exception('Handling a change of the container of instance '

@@ -8,6 +8,9 @@ extra specs only admins set, and nova.conf): never from image properties.
 CPU_PERIOD_US = 100000
 CPU_SHARES_PER_VCPU = 1024
 CAP_ADD_SPEC = 'docker:cap_add'
+# reboot(2) in the container's own PID namespace ends only that namespace
+# (novadocker.guest_power); Docker's seccomp profile keeps kexec out.
+GUEST_REBOOT_CAPS = ('SYS_BOOT',)
 
 
 def _int_spec(flavor, key, default):
@@ -42,11 +45,19 @@ def pids(pids_limit):
     return {'pids_limit': pids_limit} if pids_limit > 0 else {}
 
 
-def capabilities(flavor, conf_cap_add):
-    """Capabilities beyond Docker's default set: nova.conf plus the flavor."""
+def capabilities(flavor, conf_cap_add, guest_reboot=False):
+    """Capabilities beyond Docker's default set: nova.conf plus the flavor.
+
+    ``guest_reboot`` (``[docker] guest_reboot``) adds what the guest's own
+    reboot and power off need.
+    """
     extra = flavor.extra_specs.get(CAP_ADD_SPEC, '')
     caps = list(conf_cap_add) + [c for c in extra.split(',')]
-    caps = sorted({c.strip().upper() for c in caps if c.strip()})
+    if guest_reboot:
+        caps += GUEST_REBOOT_CAPS
+    # The engine takes NET_ADMIN and CAP_NET_ADMIN alike: one of each.
+    caps = sorted({c.strip().upper().removeprefix('CAP_')
+                   for c in caps if c.strip()})
     return {'cap_add': caps} if caps else {}
 
 
@@ -63,10 +74,11 @@ def isolation():
     }
 
 
-def to_host_config(flavor, pids_limit, conf_cap_add):
+def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False):
     """All engine settings for an instance of this flavor."""
     settings = {}
     for part in (memory(flavor), cpu(flavor), pids(pids_limit),
-                 capabilities(flavor, conf_cap_add), isolation()):
+                 capabilities(flavor, conf_cap_add, guest_reboot),
+                 isolation()):
         settings.update(part)
     return settings

@@ -10,6 +10,8 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 import tarfile
 
 import docker.errors
@@ -31,13 +33,23 @@ GUEST_COMMAND = ['/bin/sh', '-c',
                  'trap "echo guest stopping; exit 0" TERM; '
                  'trap "echo guest crashing; exit 70" USR1; '
                  'while true; do sleep 1 & wait $!; done']
+# A guest whose init is busybox's, as CirrOS's: it reboots itself on the
+# stop signal (SIGTERM), and its "reboot", "poweroff" and "halt" ask init.
+INIT_APPLETS = APPLETS + ('init', 'reboot', 'poweroff', 'halt')
+INITTAB = (b'::sysinit:/bin/sh -c \'echo "guest $(hostname) booted"\'\n'
+           b'::respawn:/bin/sleep 2147483647\n'
+           b'::shutdown:/bin/echo guest going down\n')
+INIT_COMMAND = ['/bin/init']
 # A guest that fails at once, as a broken image would.
 CRASHING_COMMAND = ['/bin/sh', '-c',
                     'echo "fatal: no config found" >&2; exit 3']
 
 
-def busybox_rootfs():
-    """A tar of /bin/busybox, its applet links and an empty /root and /tmp."""
+def busybox_rootfs(applets=APPLETS, files=None):
+    """A tar of /bin/busybox, its applet links and an empty /root and /tmp.
+
+    ``files`` maps more paths to their contents.
+    """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
         for name in ('bin', 'root', 'tmp', 'etc', 'proc', 'sys', 'dev'):
@@ -46,12 +58,20 @@ def busybox_rootfs():
             info.mode = 0o1777 if name == 'tmp' else 0o755
             tar.addfile(info)
         tar.add(BUSYBOX, arcname='bin/busybox')
-        for applet in APPLETS:
+        for applet in applets:
             link = tarfile.TarInfo('bin/' + applet)
             link.type = tarfile.SYMTYPE
             link.linkname = 'busybox'
             tar.addfile(link)
+        for path, data in (files or {}).items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def busybox_init_rootfs():
+    return busybox_rootfs(INIT_APPLETS, {'etc/inittab': INITTAB})
 
 
 def import_image(client, rootfs, tag, command):
@@ -82,9 +102,11 @@ def build_tarballs(client, directory):
     """The tarballs every functional test draws on, built once per run."""
     rootfs = busybox_rootfs()
     made = {}
-    for kind, command in (('guest', GUEST_COMMAND),
-                          ('crashing', CRASHING_COMMAND)):
-        import_image(client, rootfs, kind, command)
+    for kind, command, tree in (
+            ('guest', GUEST_COMMAND, rootfs),
+            ('crashing', CRASHING_COMMAND, rootfs),
+            ('init', INIT_COMMAND, busybox_init_rootfs())):
+        import_image(client, tree, kind, command)
         path = os.path.join(directory, kind + '.tar')
         made[kind] = dict(save(client, '%s:%s' % (REPOSITORY, kind), path),
                           path=path)
@@ -125,3 +147,18 @@ def build_distinct_tarball(client, path, name, command):
         return dict(save(client, ref, path), path=path)
     finally:
         client.images.remove(ref, force=True)
+
+
+SYSBOOT_SOURCE = os.path.join(os.path.dirname(__file__), 'sysboot.c')
+
+
+def build_sysboot(directory):
+    """tests/sysboot.c as a static binary, or None without a C compiler
+    and a static libc (Debian's gcc and libc6-dev)."""
+    compiler = shutil.which(os.environ.get('CC', 'cc'))
+    if not compiler:
+        return None
+    path = os.path.join(directory, 'sysboot')
+    done = subprocess.run([compiler, '-static', '-O2', '-o', path,
+                           SYSBOOT_SOURCE], capture_output=True)
+    return path if done.returncode == 0 else None

@@ -29,10 +29,11 @@ source "$REPO_DIR/tools/lib/host"
 
 # What the tiers use besides the engine: bats, the linters' and the test
 # images' tools, Open vSwitch for the networking tests, lxcfs for the
-# guests' view of their flavor.
+# guests' view of their flavor, a C compiler and static libc for the
+# system calls the guests' safety tests make.
 SYSTEM_PACKAGES=(
     bats shellcheck busybox-static git python3-venv python3-pip xz-utils
-    iproute2 openvswitch-switch iptables lxcfs
+    iproute2 openvswitch-switch iptables lxcfs gcc libc6-dev
 )
 
 # tox in a venv of its own: a distribution's python3 is externally managed.

@@ -86,7 +86,8 @@ class TestBoot(base.DockerDriverTestCase):
         server = self.boot()
         host = self.container(server).attrs['HostConfig']
         self.assertFalse(host['Privileged'])
-        self.assertFalse(host['CapAdd'])
+        # Only the operator's: [docker] guest_reboot's, by default.
+        self.assertEqual(['SYS_BOOT'], host['CapAdd'])
         self.assertFalse(host['Binds'])
         # The only mounts are LXCFS's files, read-only.
         for mount in host.get('Mounts') or []:
@@ -100,7 +101,7 @@ class TestBoot(base.DockerDriverTestCase):
         flavor = self._create_flavor(
             extra_spec={'docker:cap_add': 'net_admin'})
         server = self.boot(flavor_id=flavor)
-        self.assertEqual(['NET_ADMIN'],
+        self.assertEqual(['NET_ADMIN', 'SYS_BOOT'],
                          self.container(server).attrs['HostConfig']['CapAdd'])
 
     def test_second_boot_of_an_image_downloads_nothing(self):

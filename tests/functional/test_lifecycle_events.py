@@ -29,7 +29,8 @@ GREEDY = ('/bin/sh -c "trap \'x=a; while true; do x=$x$x; done\' USR2; '
           'while true; do sleep 1 & wait $!; done"')
 
 
-class TestLifecycleEvents(base.DockerDriverTestCase):
+class LifecycleEventsTestCase(base.DockerDriverTestCase):
+    """Records the lifecycle events Nova's compute manager handles."""
 
     def _setup_compute_service(self):
         self.flags(stop_event_delay=DELAY, group='docker')
@@ -98,6 +99,9 @@ class TestLifecycleEvents(base.DockerDriverTestCase):
             server['status'], server['OS-EXT-STS:power_state'],
             server['OS-EXT-STS:task_state']))
         return server
+
+
+class TestLifecycleEvents(LifecycleEventsTestCase):
 
     # -- behind Nova's back -----------------------------------------------
 

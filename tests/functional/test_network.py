@@ -676,6 +676,33 @@ class TestEngineStarts(NetworkTestCase):
             if i['external_ids'].get('iface-id') == a1]))
 
 
+class TestGuestReboot(NetworkTestCase):
+    """A guest that reboots itself comes back with its ports."""
+
+    def test_guest_reboot_keeps_the_ports(self):
+        server, peer, a1 = self.pair()
+        expected = self.links(server)
+        nameservers = self.nameservers(server)
+        old = self.container(server).attrs['State']
+        # The call may end with the namespace, before it exits itself.
+        self.run_in(server, 'reboot', '-f')
+        for _ in range(100):
+            state = self.container(server).attrs['State']
+            if state['Running'] and state['StartedAt'] != old['StartedAt']:
+                break
+            time.sleep(0.2)
+        self.assertNotEqual(old['Pid'], state['Pid'])
+        self.assertTrue(state['Running'])
+        self.wait_for_links(server, expected, 'guest reboot')
+        self.assertEqual(nameservers, self.nameservers(server))
+        self.assert_reaches(peer, server, '10.10.0.11')
+        # Nova did nothing, and the switch has one port for a1.
+        self.assert_no_nova_action(server)
+        self.assertEqual(1, len([i for i in ovs_table(
+            'Interface', 'name', 'external_ids')
+            if i['external_ids'].get('iface-id') == a1]))
+
+
 class TestPortDiagnostics(NetworkTestCase):
 
     PAYLOAD = 200 * 1024

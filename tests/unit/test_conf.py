@@ -36,6 +36,7 @@ def test_defaults(config):
     assert config.conf.docker.stop_event_delay == 15
     assert config.conf.docker.log_max_size == '10m'
     assert config.conf.docker.log_max_files == 2
+    assert config.conf.docker.guest_reboot is True
 
 
 @pytest.mark.parametrize('name,value', [

@@ -57,6 +57,23 @@ def test_no_capabilities_by_default():
     assert flavor.capabilities(make_flavor(), []) == {}
 
 
+def test_guest_reboot_adds_sys_boot_once():
+    assert flavor.capabilities(make_flavor(), [], guest_reboot=True) == {
+        'cap_add': ['SYS_BOOT']}
+    settings = flavor.capabilities(
+        make_flavor(extra_specs={'docker:cap_add': 'cap_sys_boot'}),
+        ['NET_ADMIN'], guest_reboot=True)
+    assert settings == {'cap_add': ['NET_ADMIN', 'SYS_BOOT']}
+
+
+def test_guest_reboot_keeps_the_container_isolated():
+    settings = flavor.to_host_config(make_flavor(), 1024, [], True)
+    assert settings['cap_add'] == ['SYS_BOOT']
+    assert settings['privileged'] is False
+    # Docker's default seccomp profile stays: nothing names another.
+    assert settings['security_opt'] == ['no-new-privileges']
+
+
 def test_every_container_is_isolated():
     settings = flavor.to_host_config(make_flavor(), 1024, [])
     assert settings['privileged'] is False
