@@ -308,8 +308,7 @@ class DockerDriver(driver.ComputeDriver):
                         power_on)
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._quietly(self.volumes.cleanup, instance,
-                              block_device_info)
+                self.volumes.undo(instance, block_device_info)
 
     def _spawn(self, context, instance, image_meta, network_info, power_on):
         image_id = image_meta.id
@@ -418,14 +417,6 @@ class DockerDriver(driver.ComputeDriver):
             LOG.warning('Removing stale container %s before spawn',
                         stale.short_id, instance=instance)
             self._remove(stale)
-
-    @staticmethod
-    def _quietly(call, *args):
-        """Clean up after a failure without hiding it."""
-        try:
-            call(*args)
-        except Exception as e:
-            LOG.warning('Cleaning up after a failed boot: %s', e)
 
     @staticmethod
     def _remove(container):

@@ -84,6 +84,13 @@ def boot_refusal(block_device_info):
     return None
 
 
+def _connected(block_device_info):
+    """The volumes of block_device_info that Cinder has connection info
+    for (none yet while Nova is still attaching one)."""
+    return [bdm for bdm in driver.block_device_info_get_mapping(
+        block_device_info) if bdm.get('connection_info')]
+
+
 class InstanceVolumes:
     """Connect, mount, unmount and disconnect the volumes of instances."""
 
@@ -230,8 +237,7 @@ class InstanceVolumes:
         reboot, host boot); undo this call's mounts if one fails."""
         done = []
         try:
-            for bdm in driver.block_device_info_get_mapping(
-                    block_device_info):
+            for bdm in _connected(block_device_info):
                 if self.attach(bdm['connection_info'], instance,
                                bdm['mount_device']):
                     done.append(bdm)
@@ -241,13 +247,16 @@ class InstanceVolumes:
                               bdm['mount_device'])
             raise
 
+    def undo(self, instance, block_device_info):
+        """After a failed boot: clean up without hiding the failure."""
+        self._quietly(self.cleanup, instance, block_device_info)
+
     def cleanup(self, instance, block_device_info):
         """After the container is gone: unmount and disconnect every
         volume, remove the instance's directory."""
-        for bdm in driver.block_device_info_get_mapping(block_device_info):
-            if bdm.get('connection_info'):
-                self.detach(bdm['connection_info'], instance,
-                            bdm['mount_device'])
+        for bdm in _connected(block_device_info):
+            self.detach(bdm['connection_info'], instance,
+                        bdm['mount_device'])
         mounts.remove_instance_dir(self.root, instance.uuid)
 
     @staticmethod
@@ -255,4 +264,4 @@ class InstanceVolumes:
         try:
             call(*args)
         except Exception as e:
-            LOG.warning('Undoing a volume mount failed: %s', e)
+            LOG.warning('Cleaning up volumes after a failure: %s', e)

@@ -169,6 +169,16 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         self.host = 'compute-%s' % uuidutils.generate_uuid()[:8]
         return self._start_compute(self.host)
 
+    def delete_servers(self, server_ids):
+        """Delete through Nova what a test booted, as a cleanup: a server
+        already gone or failing to go is left to the sweeps after."""
+        for server_id in server_ids:
+            try:
+                self.api.delete_server(server_id)
+                self._wait_until_deleted({'id': server_id})
+            except Exception:
+                pass
+
     def volumes_path(self):
         """Where the driver mounts volumes: here, a directory of the test."""
         return self.useFixture(fixtures.TempDir()).path

@@ -91,12 +91,7 @@ class TestVolumes(base.DockerDriverTestCase):
             os.rmdir(directory)
 
     def _sweep(self):
-        for server_id in self.booted:
-            try:
-                self.api.delete_server(server_id)
-                self._wait_until_deleted({'id': server_id})
-            except Exception:
-                pass
+        self.delete_servers(self.booted)
         for point in mounts.below(self.root):
             run('umount', point, check=False)
         for loop, image in self.loops:
