@@ -26,7 +26,7 @@ from oslo_utils import uuidutils
 import psutil
 
 from novadocker import mounts
-from novadocker import privsep  # noqa: F401 (registers its options)
+from novadocker import privsep
 from tests.functional import base
 
 # Nova's test base forbids privsep daemons; these tests want real ones.
@@ -420,3 +420,11 @@ class TestVolumes(base.DockerDriverTestCase):
         self.assertEqual(400, error.response.status_code)
         self.assertIn('multiattach', error.response.text)
         self.assertEqual([], self.attached(server))
+
+    def test_the_privsep_daemon_never_formats_a_device_with_a_signature(self):
+        # Whatever its caller thought: blkid runs again right before mkfs.
+        _, loop = self.volume('xfs', files={'f': 'kept\n'})
+        error = self.assertRaises(ValueError, privsep.format_volume, loop,
+                                  'ext4')
+        self.assertIn('is not blank (xfs): not formatted', str(error))
+        self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
