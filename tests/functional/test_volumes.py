@@ -307,6 +307,17 @@ class TestVolumes(base.DockerDriverTestCase):
         self.detach(server, volume_id)
         self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
 
+    def test_attach_to_a_stopped_server_then_start(self):
+        server = self._stop_server(self.boot())
+        volume_id, _ = self.volume('ext4', files={'f': 'before start\n'})
+        self.attach(server, volume_id)
+        server = self._start_server(server)
+        self.assertEqual((0, 'before start\n'),
+                         self.sh(server, 'cat %s/vdb/f' % GUEST_VOLUMES))
+        self._stop_server(server)
+        self.detach(server, volume_id)
+        self.assertEqual([], mounts.below(self.root))
+
     def test_host_boot_mounts_the_volume_again(self):
         self.flags(resume_guests_state_on_host_boot=True)
         server = self.boot()
