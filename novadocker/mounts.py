@@ -39,7 +39,8 @@ def _unescape(field):
 
 
 def table(mountinfo=MOUNTINFO):
-    """(mount point, optional fields, file system type) of each mount."""
+    """(mount point, optional fields, file system type, device number as
+    'major:minor') of each mount."""
     found = []
     with open(mountinfo) as f:
         for line in f:
@@ -48,14 +49,15 @@ def table(mountinfo=MOUNTINFO):
                 continue
             separator = fields.index('-', 6)
             found.append((_unescape(fields[4]), fields[6:separator],
-                          fields[separator + 1]))
+                          fields[separator + 1], fields[2]))
     return found
 
 
 def fs_type(path, mountinfo=MOUNTINFO):
     """The type of the file system mounted at ``path`` (the last one)."""
     target = os.path.realpath(path)
-    types = [kind for point, _, kind in table(mountinfo) if point == target]
+    types = [kind for point, _, kind, _ in table(mountinfo)
+             if point == target]
     return types[-1] if types else None
 
 
@@ -71,15 +73,24 @@ def is_shared(path, mountinfo=MOUNTINFO):
     mount passes, but new mounts below it never reach the containers.
     """
     target = os.path.realpath(path)
-    tags = [optional for point, optional, _ in table(mountinfo)
+    tags = [optional for point, optional, _, _ in table(mountinfo)
             if point == target]
     return bool(tags) and any(t.startswith('shared:') for t in tags[-1])
+
+
+def holds(path, device, mountinfo=MOUNTINFO):
+    """Is the file system mounted at ``path`` the one on ``device``?"""
+    target = os.path.realpath(path)
+    rdev = os.stat(device).st_rdev
+    number = '%d:%d' % (os.major(rdev), os.minor(rdev))
+    numbers = [n for point, _, _, n in table(mountinfo) if point == target]
+    return bool(numbers) and numbers[-1] == number
 
 
 def below(path, mountinfo=MOUNTINFO):
     """Mount points strictly below ``path``, deepest first."""
     prefix = os.path.realpath(path).rstrip('/') + '/'
-    points = {point for point, _, _ in table(mountinfo)
+    points = {point for point, _, _, _ in table(mountinfo)
               if point.startswith(prefix)}
     return sorted(points, key=lambda p: (-p.count('/'), p))
 

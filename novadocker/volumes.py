@@ -174,11 +174,18 @@ class InstanceVolumes:
             reason = reason or str(e)
         if reason:
             raise exception.VolumeAttachFailed(volume_id=vol, reason=reason)
-        if mounts.mounted(target):
-            LOG.info('Volume %s is already mounted at %s', vol, target,
-                     instance=instance)
-            return False
         device = self._connect(connection_info, vol)
+        if mounts.mounted(target):
+            # Connected again (after a host boot the device may be new),
+            # but mounted already: at a start, or a stale mount.
+            if mounts.holds(target, device):
+                LOG.info('Volume %s is already mounted at %s', vol, target,
+                         instance=instance)
+                return False
+            self._disconnect(connection_info, instance)
+            raise exception.VolumeAttachFailed(
+                volume_id=vol, reason='another file system is mounted at '
+                '%s on the host' % target)
         try:
             mounts.mount(target, device, read_only(connection_info),
                          CONF.docker.blank_volume_filesystem

@@ -439,3 +439,15 @@ class TestVolumes(base.DockerDriverTestCase):
                                   'ext4')
         self.assertIn('is not blank (xfs): not formatted', str(error))
         self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
+
+    def test_a_stale_mount_at_the_devices_place_is_not_taken_for_it(self):
+        server = self.boot()
+        volume_id, _ = self.volume('ext4')
+        _, stale = self.volume('ext4')
+        place = os.path.join(self.host_dir(server), 'vdb')
+        os.makedirs(place)
+        run('mount', stale, place)
+        _, event = self.attach(server, volume_id, expected='Error')
+        self.assertIn('another file system is mounted at', event['details'])
+        self.assertEqual([], self.attached(server))
+        self.assertEqual([place], mounts.below(self.root))

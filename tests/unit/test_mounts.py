@@ -2,6 +2,7 @@
 do with a volume's device (mount, format or refuse)."""
 
 import errno
+import os
 import re
 
 import fixtures
@@ -186,3 +187,14 @@ def test_a_failed_mount_never_formats(device, tmp_path):
     assert [c[0] for c in fake.calls] == ['probe_volume', 'mount_volume']
     # Its mount point goes too.
     assert not target.exists()
+
+
+def test_holds_compares_the_device_numbers(mountinfo, tmp_path):
+    # /dev/loop0 is 7:0 on Linux; a stale mount of another device is not it.
+    if not os.path.exists('/dev/loop0'):
+        pytest.skip('no /dev/loop0')
+    info = mountinfo(shared_root(), volume('vdb'))
+    target = '%s/%s/vdb' % (ROOT, UUID)
+    assert mounts.holds(target, '/dev/loop0', info)
+    assert not mounts.holds(target, '/dev/null', info)
+    assert not mounts.holds(ROOT + '/other', '/dev/loop0', info)
