@@ -136,6 +136,28 @@ docker_opts = [
                     'stopped and started. Without LXCFS, containers are '
                     'created without these mounts and nova-compute warns at '
                     'start. Empty disables it.'),
+    cfg.StrOpt('volumes_path',
+               default='$state_path/docker-volumes',
+               help='Host directory below which the file systems of Cinder '
+                    'volumes are mounted, one directory per instance. '
+                    'nova-compute makes it a shared mount point at start '
+                    '(mount --bind and --make-rshared); each container has '
+                    'its instance\'s directory bound read-only at '
+                    '/mnt/volumes, so that a volume attached as /dev/vdb '
+                    'appears at /mnt/volumes/vdb in the guest. Changing it '
+                    'hides the volumes of existing instances.'),
+    cfg.BoolOpt('format_blank_volumes',
+                default=False,
+                help='Make a file system (blank_volume_filesystem) on a '
+                     'volume that holds no signature at all when it is '
+                     'attached writable, instead of refusing it. A volume '
+                     'with any signature, or whose file system fails to '
+                     'mount, is never formatted.'),
+    cfg.StrOpt('blank_volume_filesystem',
+               default='ext4',
+               choices=['ext4', 'xfs', 'btrfs'],
+               help='The file system format_blank_volumes makes; its mkfs '
+                    'program must be installed on the compute host.'),
 ]
 
 

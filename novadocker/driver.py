@@ -18,6 +18,7 @@ from nova.virt import driver
 from nova.virt import hardware
 import os_resource_classes as orc
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import timeutils
 
 from novadocker import conf
@@ -35,6 +36,7 @@ from novadocker import inject
 from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
+from novadocker import volumes
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -104,10 +106,15 @@ def _add_settings(host_config, settings):
 class DockerDriver(driver.ComputeDriver):
     """Instances as Docker containers on the local engine."""
 
+    # Volumes: attach and detach, no multi-attach, no extend, no device
+    # tags (a guest finds a volume by its device name, see volumes.py).
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_image_type_raw=True,
                         has_imagecache=True,
-                        supports_attach_interface=True)
+                        supports_attach_interface=True,
+                        supports_multiattach=False,
+                        supports_extend_volume=False,
+                        supports_tagged_attach_volume=False)
 
     def __init__(self, virtapi):
         super().__init__(virtapi)
@@ -115,6 +122,7 @@ class DockerDriver(driver.ComputeDriver):
         self._resources = None
         self.network = network.InstanceNetwork(virtapi, self.engine)
         self.image_cache = imagecache.ImageCache(self.engine)
+        self.volumes = volumes.InstanceVolumes()
         self._watcher = None
         self._lifecycle = None
 
@@ -130,6 +138,8 @@ class DockerDriver(driver.ComputeDriver):
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
+        # Before any container starts: volumes reach them through it.
+        self.volumes.init_host()
         # What the engine does to the containers, whoever asked: ports to
         # plug again after a start, power states for Nova, and the guests'
         # own reboots, which start their containers again.
@@ -279,6 +289,9 @@ class DockerDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
+        refused = volumes.boot_refusal(block_device_info)
+        if refused:
+            self._abort(instance, refused)
         image_id = image_meta.id
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
@@ -290,6 +303,22 @@ class DockerDriver(driver.ComputeDriver):
             files = inject.check_files(injected_files)
         except inject.BadPath as e:
             self._abort(instance, str(e))
+        # Mounted before the container starts, which binds them in.
+        try:
+            self.volumes.mount_all(instance, block_device_info)
+        except Exception as e:
+            self._abort(instance, e.format_message()
+                        if isinstance(e, exception.NovaException) else e)
+        try:
+            self._spawn(context, instance, image_meta, files, injected_files,
+                        admin_password, network_info, power_on)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.volumes.undo(instance, block_device_info)
+
+    def _spawn(self, context, instance, image_meta, files, injected_files,
+               admin_password, network_info, power_on):
+        image_id = image_meta.id
         try:
             # The cache cleanup keeps the image until the container holds it.
             with images.in_use(image_id):
@@ -345,6 +374,7 @@ class DockerDriver(driver.ComputeDriver):
             CONF.docker.guest_reboot)
         for settings in (network.create_settings(network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
+                         self.volumes.create_settings(instance),
                          console.container_settings(
                              CONF.docker.log_max_size,
                              CONF.docker.log_max_files),
@@ -436,6 +466,7 @@ class DockerDriver(driver.ComputeDriver):
             self._remove(container)
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
+        self.volumes.cleanup(instance, block_device_info)
         if destroy_disks:
             # The container's own files went with it; the config drive is
             # the host's.
@@ -460,6 +491,7 @@ class DockerDriver(driver.ComputeDriver):
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
         container = self.engine.get(instance)
+        self.volumes.mount_all(instance, block_device_info)
         if self._running(container):
             if reboot_type == 'SOFT':
                 container.stop(timeout=CONF.docker.soft_reboot_timeout)
@@ -480,6 +512,9 @@ class DockerDriver(driver.ComputeDriver):
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
         container = self.engine.get(instance)
+        # After a host boot the volumes must be connected and mounted again
+        # before the start binds them in.
+        self.volumes.mount_all(instance, block_device_info)
         if not self._running(container):
             container.start()
         # Also after a restart of nova-compute or of the engine, which
@@ -542,6 +577,30 @@ class DockerDriver(driver.ComputeDriver):
     def detach_interface(self, context, instance, vif):
         self.network.detach(instance, vif,
                             lambda: self.engine.find(instance.uuid))
+
+    # -- volumes ------------------------------------------------------------
+
+    def default_root_device_name(self, instance, image_meta, root_bdm):
+        # As libvirt names virtio disks, so that volumes become /dev/vdb,
+        # /dev/vdc... (Nova's own default is /dev/sda).
+        return volumes.ROOT_DEVICE_NAME
+
+    def get_volume_connector(self, instance):
+        return self.volumes.connector_properties()
+
+    @_engine_errors
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self.volumes.attach(connection_info, instance, mountpoint,
+                            self.engine.get(instance), encryption)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self.volumes.detach(connection_info, instance, mountpoint)
+
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        raise NotImplementedError('the Docker driver cannot swap volumes')
 
     # -- snapshot -----------------------------------------------------------
 

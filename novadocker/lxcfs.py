@@ -9,25 +9,20 @@ gets LXCFS's files bound read-only over the kernel's.
 """
 
 import os
-import re
 
 import docker.types
 from oslo_log import log as logging
 
+from novadocker import mounts
+
 LOG = logging.getLogger(__name__)
 
-MOUNTINFO = '/proc/self/mountinfo'
+MOUNTINFO = mounts.MOUNTINFO
 FS_TYPE = 'fuse.lxcfs'
 # The guest files LXCFS may provide; runc allows no other file over /proc.
 GUEST_FILES = ('/proc/cpuinfo', '/proc/meminfo', '/proc/stat',
                '/proc/uptime', '/proc/diskstats', '/proc/swaps',
                '/proc/loadavg', '/sys/devices/system/cpu/online')
-_ESCAPE = re.compile(r'\\([0-7]{3})')
-
-
-def _unescape(field):
-    """mountinfo writes space, tab, newline and backslash as \\ooo."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
 
 
 def mounted(path, mountinfo=MOUNTINFO):
@@ -36,17 +31,7 @@ def mounted(path, mountinfo=MOUNTINFO):
     The directory alone proves nothing: packages create it, and a stopped
     LXCFS leaves it empty. The last mount on a mount point is the one seen.
     """
-    target = os.path.realpath(path)
-    visible = None
-    with open(mountinfo) as f:
-        for line in f:
-            fields = line.split()
-            if '-' not in fields[6:]:
-                continue
-            separator = fields.index('-', 6)
-            if _unescape(fields[4]) == target:
-                visible = fields[separator + 1]
-    return visible == FS_TYPE
+    return mounts.fs_type(path, mountinfo) == FS_TYPE
 
 
 def provided(path, mountinfo=MOUNTINFO):

@@ -3,17 +3,22 @@
 nova-compute starts the daemon through rootwrap; the filter in
 ``etc/nova/rootwrap.d/docker.filters`` allows this context's name and no
 other, so keep it. Every entry point takes plain values and does one
-netlink job with pyroute2: no shell, no command line built from input.
+job: netlink with pyroute2, mount(2) and umount2(2), or one program with a
+fixed command line (no shell) whose only argument from outside is a
+checked block device.
 """
 
 import array
+import ctypes
 import errno
 import fcntl
 import ipaddress
 import os
 import re
 import socket
+import stat
 import struct
+import subprocess
 
 from oslo_privsep import capabilities as caps
 from oslo_privsep import priv_context
@@ -26,8 +31,9 @@ sys_admin_pctxt = priv_context.PrivContext(
     cfg_section='novadocker_privileged',
     pypath=__name__ + '.sys_admin_pctxt',
     # NET_ADMIN for links, addresses and routes; SYS_ADMIN to enter a
-    # container's network namespace (setns); SYS_PTRACE to open
-    # /proc/<pid>/ns/net of a container process that runs as another user.
+    # container's network namespace (setns) and for mount(2); SYS_PTRACE
+    # to open /proc/<pid>/ns/net of a container process that runs as
+    # another user.
     capabilities=[caps.CAP_NET_ADMIN, caps.CAP_SYS_ADMIN,
                   caps.CAP_SYS_PTRACE],
 )
@@ -35,6 +41,21 @@ sys_admin_pctxt = priv_context.PrivContext(
 # The file the engine keeps for a container's /etc/resolv.conf, and bind
 # mounts into it: <docker root>/containers/<container id>/resolv.conf.
 _RESOLV_CONF = re.compile(r'^/.+/containers/[0-9a-f]{64}/resolv\.conf$')
+
+# A volume's mount point: <volumes_path>/<instance uuid>/<guest name>.
+_VOLUME_TARGET = re.compile(
+    r'^/.+/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    r'/[a-z][a-z0-9]{0,31}$')
+# The file systems a volume may hold, and that a blank one may get.
+FILESYSTEMS = ('ext4', 'xfs', 'btrfs')
+_MKFS = {'ext4': ('mkfs.ext4', '-q'), 'xfs': ('mkfs.xfs', '-q'),
+         'btrfs': ('mkfs.btrfs', '-q')}
+# The programs' environment: found where distributions put them, and
+# messages in English for the faults.
+_ENV = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
+# From linux/mount.h.
+MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
+MS_BIND, MS_REC, MS_SHARED = 4096, 16384, 1 << 20
 
 # From linux/sockios.h and linux/ethtool.h.
 SIOCETHTOOL = 0x8946
@@ -180,3 +201,125 @@ def set_nameservers(path, servers):
         f.seek(0)
         f.truncate()
         f.write(''.join(line + '\n' for line in kept + lines))
+
+
+# -- volumes ---------------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _syscall(result, what):
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, '%s: %s' % (what, os.strerror(code)))
+
+
+def _plain_path(path):
+    """An absolute path without '..', '//' or any symlink on the way."""
+    if (not isinstance(path, str) or not path.startswith('/') or
+            os.path.normpath(path) != path or
+            os.path.realpath(path) != path):
+        raise ValueError('%r is not a plain absolute path' % (path,))
+    return path
+
+
+def _block_device(path):
+    _plain_path(path)
+    if not stat.S_ISBLK(os.stat(path).st_mode):
+        raise ValueError('%s is not a block device' % path)
+    return path
+
+
+def _volume_target(path):
+    if not _VOLUME_TARGET.match(str(path)):
+        raise ValueError('%s is not the mount point of a volume' % path)
+    _plain_path(path)
+    if not os.path.isdir(path):
+        raise ValueError('%s is not a directory' % path)
+    return path
+
+
+def _run(*command):
+    return subprocess.run(command, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, env=_ENV)
+
+
+@sys_admin_pctxt.entrypoint
+def make_shared_mount(path):
+    """Make a directory a mount point of its own, shared (peer group).
+
+    Mounts made below it later then propagate into the containers whose
+    binds of its subdirectories are slaves of it.
+    """
+    _plain_path(path)
+    if not os.path.isdir(path):
+        raise ValueError('%s is not a directory' % path)
+    target = path.encode()
+    # Recursive, so that mounts already below it stay visible.
+    _syscall(_libc.mount(target, target, None, MS_BIND | MS_REC, None),
+             'bind %s' % path)
+    _syscall(_libc.mount(None, target, None, MS_SHARED | MS_REC, None),
+             'make %s shared' % path)
+
+
+@sys_admin_pctxt.entrypoint
+def probe_volume(device):
+    """The signature blkid finds on the device itself (its superblock).
+
+    :returns: blkid's fields (TYPE, USAGE, PTTYPE...); {} when the device
+        holds no signature at all.
+    :raises ValueError: when blkid finds several (ambivalent) or fails.
+    """
+    result = _run('blkid', '-p', '-o', 'export', _block_device(device))
+    if result.returncode == 2:
+        return {}
+    if result.returncode != 0:
+        raise ValueError('blkid -p %s failed (exit %d): %s' % (
+            device, result.returncode,
+            result.stderr.strip() or 'several signatures found'))
+    fields = dict(line.split('=', 1)
+                  for line in result.stdout.splitlines() if '=' in line)
+    fields.pop('DEVNAME', None)
+    return fields
+
+
+@sys_admin_pctxt.entrypoint
+def format_volume(device, fstype):
+    """Make a file system on a device that holds no signature at all.
+
+    Probed again here, right before mkfs: whatever the caller thought, a
+    device with any signature is never formatted.
+    """
+    if fstype not in FILESYSTEMS:
+        raise ValueError('no file system %r' % (fstype,))
+    found = probe_volume(device)
+    if found:
+        raise ValueError('%s is not blank (%s): not formatted' % (
+            device, found.get('TYPE') or found.get('PTTYPE') or found))
+    result = _run(*_MKFS[fstype], device)
+    if result.returncode != 0:
+        raise RuntimeError('%s %s failed: %s' % (
+            _MKFS[fstype][0], device, result.stderr.strip()))
+
+
+@sys_admin_pctxt.entrypoint
+def mount_volume(device, target, fstype, read_only):
+    """Mount a volume's file system at its mount point, nodev and nosuid."""
+    if fstype not in FILESYSTEMS:
+        raise ValueError('no file system %r' % (fstype,))
+    flags = MS_NODEV | MS_NOSUID | (MS_RDONLY if read_only else 0)
+    _syscall(_libc.mount(_block_device(device).encode(),
+                         _volume_target(target).encode(),
+                         fstype.encode(), flags, None),
+             'mount %s on %s' % (device, target))
+
+
+@sys_admin_pctxt.entrypoint
+def unmount_volume(target):
+    """Unmount a volume; EBUSY (an OSError) while anything uses it.
+
+    Never lazily: a volume the guest still uses stays mounted and
+    attached, rather than in use behind Nova's back.
+    """
+    _syscall(_libc.umount2(_volume_target(target).encode(), 0),
+             'unmount %s' % target)

@@ -30,10 +30,12 @@ source "$REPO_DIR/tools/lib/host"
 # What the tiers use besides the engine: bats, the linters' and the test
 # images' tools, Open vSwitch for the networking tests, lxcfs for the
 # guests' view of their flavor, a C compiler and static libc for the
-# system calls the guests' safety tests make.
+# system calls the guests' safety tests make, loop devices' and file
+# systems' tools for the volume tests.
 SYSTEM_PACKAGES=(
     bats shellcheck busybox-static git python3-venv python3-pip xz-utils
     iproute2 openvswitch-switch iptables lxcfs gcc libc6-dev
+    util-linux e2fsprogs xfsprogs btrfs-progs
 )
 
 # tox in a venv of its own: a distribution's python3 is externally managed.
@@ -143,8 +145,9 @@ nd_install_docker || exit 1
 nd_start_docker || exit 1
 start_ovs || exit 1
 start_lxcfs || exit 1
-# Here the networking and LXCFS tests must run, not skip.
-export NOVADOCKER_REQUIRE_OVS=1 NOVADOCKER_REQUIRE_LXCFS=1
+# Here the networking, LXCFS and volume tests must run, not skip.
+export NOVADOCKER_REQUIRE_OVS=1 NOVADOCKER_REQUIRE_LXCFS=1 \
+    NOVADOCKER_REQUIRE_VOLUMES=1
 install_tox || exit 1
 pick_constraints
 run_tiers

@@ -7,6 +7,7 @@ data of snapshot uploads; Nova's fake Neutron.
 
 import atexit
 import builtins
+import glob
 import hashlib
 import os
 import re
@@ -31,7 +32,8 @@ _TARBALLS = {}
 SYS_READ_BY_DRIVER = '/sys/devices/system/cpu'
 # As imported, before any test poisons them.
 _UNPOISONED = {'builtins.open': builtins.open, 'os.listdir': os.listdir,
-               'os.path.isdir': os.path.isdir}
+               'os.path.isdir': os.path.isdir, 'glob.glob': glob.glob,
+               'glob.iglob': glob.iglob}
 
 
 def engine_client():
@@ -126,6 +128,8 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
+    # What of /sys the code under test reads for real.
+    SYS_READ = (SYS_READ_BY_DRIVER,)
 
     def setUp(self):
         self.docker = engine_client()
@@ -143,7 +147,7 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             poisoned = getattr(__import__(module, fromlist=['_']), attribute)
 
             def reader(path, *args, _real=real, _poisoned=poisoned, **kw):
-                if str(path).startswith(SYS_READ_BY_DRIVER):
+                if str(path).startswith(self.SYS_READ):
                     return _real(path, *args, **kw)
                 return _poisoned(path, *args, **kw)
             self.useFixture(fixtures.MonkeyPatch(name, reader))
@@ -159,9 +163,25 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
 
     def _setup_compute_service(self):
         self.flags(compute_driver='docker.DockerDriver')
+        # Not below nova's state_path (site-packages in the harness).
+        self.flags(volumes_path=self.volumes_path(), group='docker')
         # A host name of its own: the engine may be shared with other runs.
         self.host = 'compute-%s' % uuidutils.generate_uuid()[:8]
         return self._start_compute(self.host)
+
+    def delete_servers(self, server_ids):
+        """Delete through Nova what a test booted, as a cleanup: a server
+        already gone or failing to go is left to the sweeps after."""
+        for server_id in server_ids:
+            try:
+                self.api.delete_server(server_id)
+                self._wait_until_deleted({'id': server_id})
+            except Exception:
+                pass
+
+    def volumes_path(self):
+        """Where the driver mounts volumes: here, a directory of the test."""
+        return self.useFixture(fixtures.TempDir()).path
 
     def image(self, kind, **fields):
         """A Glance image of one of the test tarballs (one per test)."""

@@ -218,12 +218,7 @@ class NetworkTestCase(base.DockerDriverTestCase):
 
     def _sweep(self):
         """Delete what a test left, through Nova first, then by hand."""
-        for server_id in self.booted:
-            try:
-                self.api.delete_server(server_id)
-                self._wait_until_deleted({'id': server_id})
-            except Exception:
-                pass
+        self.delete_servers(self.booted)
         leftovers = self.ours_on_host(set(self.vlans))
         for name in leftovers:
             subprocess.run(['ovs-vsctl', '--if-exists', 'del-port', name],

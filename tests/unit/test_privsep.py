@@ -58,3 +58,52 @@ class TestSetNameservers(testtools.TestCase):
         self.assertRaises(ValueError, set_nameservers, self.path,
                           ['10.0.0.1\nsearch evil.example'])
         self.assertIn('nameserver 8.8.8.8', self.read())
+
+
+class TestVolumeEntryPoints(testtools.TestCase):
+    """What the mount, unmount, probe and format entry points refuse before
+    any system call (so without root)."""
+
+    UUID = '6f1f7d8e-3c1a-4e0b-9a57-1e2f3a4b5c6d'
+
+    def setUp(self):
+        super().setUp()
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
+        self.root = os.path.realpath(self.useFixture(fixtures.TempDir()).path)
+        self.target = os.path.join(self.root, self.UUID, 'vdb')
+        os.makedirs(self.target)
+
+    def test_mount_points_only_below_an_instance_directory(self):
+        for target in ('/etc', os.path.join(self.root, self.UUID),
+                       os.path.join(self.root, 'not-a-uuid', 'vdb'),
+                       os.path.join(self.root, self.UUID, 'VDB'),
+                       os.path.join(self.root, self.UUID, 'vdb', '..',
+                                    'vdb')):
+            self.assertRaises(ValueError, privsep.unmount_volume, target)
+
+    def test_no_symlink_on_the_way(self):
+        # A guest that could make /mnt/volumes/vdc a link to /etc must not
+        # get a volume mounted over the host's /etc.
+        link = os.path.join(self.root, self.UUID, 'vdc')
+        os.symlink('/etc', link)
+        self.assertRaises(ValueError, privsep.unmount_volume, link)
+        elsewhere = os.path.join(self.root, 'real')
+        os.makedirs(os.path.join(elsewhere, 'vdb'))
+        os.symlink(elsewhere, os.path.join(self.root, self.UUID.replace(
+            '6f1f', '7f1f')))
+        self.assertRaises(ValueError, privsep.unmount_volume, os.path.join(
+            self.root, self.UUID.replace('6f1f', '7f1f'), 'vdb'))
+
+    def test_only_block_devices(self):
+        for device in ('/dev/null', '/etc/passwd', 'loop0',
+                       '/dev/../dev/loop0'):
+            self.assertRaises(ValueError, privsep.probe_volume, device)
+            self.assertRaises(ValueError, privsep.mount_volume, device,
+                              self.target, 'ext4', False)
+
+    def test_only_known_file_systems(self):
+        self.assertRaises(ValueError, privsep.format_volume, '/dev/loop0',
+                          'vfat')
+        self.assertRaises(ValueError, privsep.mount_volume, '/dev/loop0',
+                          self.target, 'ext4,loop', False)
