@@ -36,6 +36,7 @@ from novadocker import inject
 from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
+from novadocker import serial_console
 from novadocker import volumes
 
 CONF = conf.CONF
@@ -123,6 +124,7 @@ class DockerDriver(driver.ComputeDriver):
         self.network = network.InstanceNetwork(virtapi, self.engine)
         self.image_cache = imagecache.ImageCache(self.engine)
         self.volumes = volumes.InstanceVolumes()
+        self.serial_consoles = serial_console.SerialConsoles(self.engine)
         self._watcher = None
         self._lifecycle = None
 
@@ -148,14 +150,20 @@ class DockerDriver(driver.ComputeDriver):
             CONF.docker.stop_event_delay)
         self._watcher = events.ContainerWatcher(
             self.engine, CONF.host,
-            on_start=self.network.plug_started_by_engine,
+            on_start=self._started_by_engine,
             on_change=self._lifecycle.changed,
             on_guest_reboot=functools.partial(
                 guest_power.restart, self.engine, self.network,
                 guest_power.RebootBudget()))
         self._watcher.start()
 
+    def _started_by_engine(self, instance_uuid):
+        # A new process behind the console; a new network namespace.
+        self.serial_consoles.reattach(instance_uuid)
+        self.network.plug_started_by_engine(instance_uuid)
+
     def cleanup_host(self, host):
+        self.serial_consoles.stop()
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -268,6 +276,18 @@ class DockerDriver(driver.ComputeDriver):
     def get_console_output(self, context, instance):
         return console.tail(self.engine.get(instance),
                             CONF.docker.console_log_max_bytes)
+
+    @_engine_errors
+    def get_serial_console(self, context, instance):
+        # The compute manager checks it too; validate_console_port does not.
+        if not CONF.serial_console.enabled:
+            raise exception.ConsoleTypeUnavailable(console_type='serial')
+        container = self.engine.get(instance)
+        if not container.attrs['State'].get('Running'):
+            # A console until the stop; the next start gives a new one.
+            raise exception.InstanceNotReady(instance_id=instance.uuid)
+        return self.serial_consoles.endpoint(
+            instance.uuid, CONF.serial_console.proxyclient_address)
 
     # -- diagnostics --------------------------------------------------------
 
@@ -459,6 +479,7 @@ class DockerDriver(driver.ComputeDriver):
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
+        self.serial_consoles.close(instance.uuid)
         container = self.engine.find(instance.uuid)
         if container is None:
             LOG.info('No container to destroy', instance=instance)
@@ -507,6 +528,8 @@ class DockerDriver(driver.ComputeDriver):
         container = self.engine.get(instance)
         if self._running(container):
             container.stop(timeout=timeout)
+        # Its port is free for others while it is off.
+        self.serial_consoles.close(instance.uuid)
 
     @_engine_errors
     def power_on(self, context, instance, network_info,
