@@ -82,6 +82,22 @@ docker_opts = [
                     'takes at most about log_max_size times log_max_files '
                     'on disk, however much the guest prints; the console '
                     'log API shows the end of what is kept.'),
+    cfg.BoolOpt('console_tty',
+                default=False,
+                help='Create containers with a terminal (a pty as the '
+                     'guest\'s /dev/console and its first process\'s '
+                     'standard input and output), as a virtual machine\'s '
+                     'serial console is one: a login program there (an '
+                     'inittab line "::respawn:/bin/login") gives the serial '
+                     'console a login prompt, and shells echo and prompt. '
+                     'Without it the console is a pipe. With it the guest\'s '
+                     'stderr reaches the console log merged into its '
+                     'stdout, programs see a terminal, and a Ctrl-C typed on '
+                     'the console is a SIGINT to the terminal\'s '
+                     'foreground process, which may be the guest\'s init '
+                     '(busybox init runs its ctrlaltdel action: a reboot '
+                     'on CirrOS). Applies to containers created '
+                     'afterwards.'),
     cfg.ListOpt('cap_add',
                 default=[],
                 help='Linux capabilities added to every container on top of '

@@ -410,7 +410,8 @@ class DockerDriver(driver.ComputeDriver):
                 labels=engine.labels(instance),
                 detach=True,
                 stdin_open=True,
-                tty=False,
+                # The guest's console (serial_console.py relays either).
+                tty=CONF.docker.console_tty,
                 **host_config)
         except docker.errors.APIError as e:
             self._abort(instance, 'the Docker engine refused the container: '

@@ -40,6 +40,13 @@ INITTAB = (b'::sysinit:/bin/sh -c \'echo "guest $(hostname) booted"\'\n'
            b'::respawn:/bin/sleep 2147483647\n'
            b'::shutdown:/bin/echo guest going down\n')
 INIT_COMMAND = ['/bin/init']
+# A guest whose init runs login on its console, as a CirrOS image would
+# need for a login prompt on its serial console (a getty cannot serve
+# there: the console is already init's controlling terminal, and taking
+# it needs CAP_SYS_ADMIN).
+LOGIN_APPLETS = INIT_APPLETS + ('login',)
+LOGIN_INITTAB = (b'::sysinit:/bin/echo "guest booted"\n'
+                 b'::respawn:/bin/login\n')
 # A guest that fails at once, as a broken image would.
 CRASHING_COMMAND = ['/bin/sh', '-c',
                     'echo "fatal: no config found" >&2; exit 3']
@@ -74,6 +81,10 @@ def busybox_init_rootfs():
     return busybox_rootfs(INIT_APPLETS, {'etc/inittab': INITTAB})
 
 
+def busybox_login_rootfs():
+    return busybox_rootfs(LOGIN_APPLETS, {'etc/inittab': LOGIN_INITTAB})
+
+
 def import_image(client, rootfs, tag, command):
     """docker import with a CMD, once: reused by later runs."""
     try:
@@ -105,7 +116,8 @@ def build_tarballs(client, directory):
     for kind, command, tree in (
             ('guest', GUEST_COMMAND, rootfs),
             ('crashing', CRASHING_COMMAND, rootfs),
-            ('init', INIT_COMMAND, busybox_init_rootfs())):
+            ('init', INIT_COMMAND, busybox_init_rootfs()),
+            ('login', INIT_COMMAND, busybox_login_rootfs())):
         import_image(client, tree, kind, command)
         path = os.path.join(directory, kind + '.tar')
         made[kind] = dict(save(client, '%s:%s' % (REPOSITORY, kind), path),

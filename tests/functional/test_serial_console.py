@@ -42,7 +42,8 @@ def free_range(size):
     raise AssertionError('no free range of %d ports' % size)
 
 
-class SerialConsoleTestCase(base.DockerDriverTestCase):
+class SerialConsoleBase(base.DockerDriverTestCase):
+    """A port range of its own; the proxy's ways to the console."""
 
     PORTS = 4
 
@@ -136,6 +137,9 @@ class SerialConsoleTestCase(base.DockerDriverTestCase):
             if time.monotonic() > deadline:
                 self.fail('%s:%d still listens' % (host, port))
             time.sleep(0.2)
+
+
+class SerialConsoleTestCase(SerialConsoleBase):
 
     def test_keystrokes_in_output_out(self):
         server = self.boot_shell()
@@ -236,3 +240,31 @@ class SerialConsoleDisabledTestCase(base.DockerDriverTestCase):
         self.assertRaisesRegex(
             Exception, 'Unavailable console type serial',
             self.compute.manager.driver.get_serial_console, None, instance)
+
+
+class SerialConsoleTTYTestCase(SerialConsoleBase):
+    """[docker] console_tty: the console is a terminal."""
+
+    PORTS = 2
+
+    def _setup_compute_service(self):
+        self.flags(console_tty=True, group='docker')
+        return super()._setup_compute_service()
+
+    def test_a_terminal_echoes_and_the_shell_sees_a_tty(self):
+        server = self.boot_shell()
+        self.assertTrue(self.container(server).attrs['Config']['Tty'])
+        sock = self.connect(server)
+        shown = self.read_until(
+            sock, b'tty-20', b'[ -t 0 ] && echo tty-$((4*5))\n')
+        # The terminal echoed the line typed, as typed.
+        self.assertIn(b'echo tty-$((4*5))', shown)
+        # The console log has it too.
+        self.wait_for_console(server, 'tty-20')
+
+    def test_login_on_the_console_gives_a_login_prompt(self):
+        server = self.boot('login')
+        sock = self.connect(server)
+        hostname = server['OS-EXT-SRV-ATTR:hostname'].encode()
+        # A return asks for the prompt again.
+        self.read_until(sock, hostname + b' login:', b'\r')
