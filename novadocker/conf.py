@@ -94,7 +94,8 @@ docker_opts = [
                      'stderr reaches the console log merged into its '
                      'stdout, programs see a terminal, and a Ctrl-C typed on '
                      'the console is a SIGINT to the terminal\'s '
-                     'foreground process, which may be the guest\'s init '
+                     'foreground process, which is the guest\'s init '
+                     'unless a program there made the console its own '
                      '(busybox init runs its ctrlaltdel action: a reboot '
                      'on CirrOS). Applies to containers created '
                      'afterwards.'),

@@ -32,6 +32,7 @@ import selectors
 import socket
 import struct
 import threading
+import time
 
 import docker.errors
 from nova.console import serial
@@ -54,6 +55,8 @@ RECV_SIZE = 65536
 SEND_TIMEOUT = 10
 # How long close() waits for the loop to close the sockets.
 CLOSE_TIMEOUT = 10
+# At most one attach a second after the engine ends one (see _from_guest).
+REATTACH_INTERVAL = 1
 ATTACH_PARAMS = {'stdin': 1, 'stdout': 1, 'stderr': 1, 'stream': 1}
 
 
@@ -126,6 +129,7 @@ class _Console:
         self.attach = None
         self.attach_io = None
         self.demuxer = None
+        self.reattached = None
 
 
 class SerialConsoles:
@@ -286,13 +290,13 @@ class SerialConsoles:
         if console.client is None or console.attach is not None:
             return
         container = self._engine.find(console.uuid)
-        if container is None:
+        if container is None or not container.attrs['State'].get('Running'):
+            # Stopped: its next start attaches (reattach).
             return
         try:
             io_ = self._engine.client.api.attach_socket(
                 container.id, params=dict(ATTACH_PARAMS))
         except docker.errors.APIError as e:
-            # Stopped: its next start attaches (reattach).
             LOG.info('Serial console not attached: %s', e.explanation,
                      instance_uuid=console.uuid)
             return
@@ -335,9 +339,15 @@ class SerialConsoles:
     def _from_guest(self, console):
         data = _recv(console.attach)
         if not data:
-            # The container's process ended; the client waits for the next
-            # start.
+            # The container's process ended (its next start attaches
+            # again), or the engine detached (a TTY's detach keys, Ctrl-P
+            # Ctrl-Q, typed on the console): attached again while it runs.
             self._detach(console)
+            now = time.monotonic()
+            if (console.reattached is None or
+                    now - console.reattached >= REATTACH_INTERVAL):
+                console.reattached = now
+                self._attach(console)
             return
         self._to_client(console, data)
 

@@ -261,6 +261,9 @@ class SerialConsoleTTYTestCase(SerialConsoleBase):
         self.assertIn(b'echo tty-$((4*5))', shown)
         # The console log has it too.
         self.wait_for_console(server, 'tty-20')
+        # The engine's detach keys end its attach, not the console.
+        sock.sendall(b'\x10\x11')
+        self.read_until(sock, b'still-6', b'echo still-$((2*3))\n')
 
     def test_login_on_the_console_gives_a_login_prompt(self):
         server = self.boot('login')
