@@ -37,6 +37,7 @@ def test_defaults(config):
     assert config.conf.docker.log_max_size == '10m'
     assert config.conf.docker.log_max_files == 2
     assert config.conf.docker.guest_reboot is True
+    assert config.conf.docker.root_disk_quota == 'warn'
 
 
 @pytest.mark.parametrize('name,value', [
@@ -48,6 +49,16 @@ def test_wrong_option_value_is_a_clear_error(config, tmp_path, name, value):
     with pytest.raises(cfg.ConfigFileValueError,
                        match='Should be greater than or equal to 0'):
         getattr(config.conf.docker, name)
+
+
+@pytest.mark.parametrize('value', ['refuse', 'Enforce', ''])
+def test_root_disk_quota_is_enforce_or_warn(config, tmp_path, value):
+    path = tmp_path / 'nova.conf'
+    path.write_text('[docker]\nroot_disk_quota = %s\n' % value)
+    config.conf(['--config-file', str(path)])
+    with pytest.raises(cfg.ConfigFileValueError,
+                       match="Valid values are \\[enforce, warn\\]"):
+        config.conf.docker.root_disk_quota
 
 
 @pytest.mark.parametrize('value', ['10x', '0', '-1m', '1.5m', ''])
