@@ -68,19 +68,21 @@ def probe(client):
     repository, _, name = tag.partition(':')
     refusal = None
     try:
+        # A failed import counts as a refusal: nova-compute still starts.
         client.api.import_image_from_data(empty_tarball(),
                                           repository=repository, tag=name)
-        try:
-            container = client.api.create_container(
-                tag, command=['/none'], network_disabled=True,
-                host_config=client.api.create_host_config(
-                    storage_opt={'size': PROBE_SIZE}, network_mode='none'))
-            client.api.remove_container(container['Id'], force=True)
-        except docker.errors.APIError as e:
-            refusal = e.explanation or str(e)
+        container = client.api.create_container(
+            tag, command=['/none'], network_disabled=True,
+            host_config=client.api.create_host_config(
+                storage_opt={'size': PROBE_SIZE}, network_mode='none'))
+        client.api.remove_container(container['Id'], force=True)
+    except docker.errors.APIError as e:
+        refusal = e.explanation or str(e)
     finally:
         try:
             client.api.remove_image(tag, force=True)
+        except docker.errors.ImageNotFound:
+            pass
         except docker.errors.APIError as e:
             LOG.warning('Cannot remove the image %s of the disk quota '
                         'probe: %s', tag, e)

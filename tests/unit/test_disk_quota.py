@@ -88,6 +88,9 @@ class FakeAPI:
         self.host_configs = []
 
     def import_image_from_data(self, data, repository, tag):
+        if self.refusal == 'no import':
+            raise docker.errors.APIError('500 Server Error',
+                                         explanation='no space left')
         self.images.add('%s:%s' % (repository, tag))
 
     def create_host_config(self, **kw):
@@ -106,6 +109,8 @@ class FakeAPI:
         self.containers.remove(container)
 
     def remove_image(self, image, force):
+        if image not in self.images:
+            raise docker.errors.ImageNotFound('no such image')
         self.images.remove(image)
 
 
@@ -127,6 +132,12 @@ def test_the_probe_leaves_nothing_in_the_engine(refusal):
     assert client.api.host_configs[0]['storage_opt'] == {
         'size': disk_quota.PROBE_SIZE}
     assert client.api.images == set() and client.api.containers == set()
+
+
+def test_a_probe_that_cannot_import_its_image_finds_no_quota():
+    quota = disk_quota.probe(FakeClient('overlay2', 'xfs', 'no import'))
+    assert not quota.enforced
+    assert 'no space left' in quota.why
 
 
 def test_the_probe_reports_the_engines_refusal():
