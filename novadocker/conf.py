@@ -105,6 +105,30 @@ docker_opts = [
                      'Docker\'s default set, for example NET_ADMIN. Flavors '
                      'can add more with the extra spec docker:cap_add. '
                      'Image properties never can.'),
+    cfg.StrOpt('root_disk_quota',
+               default='warn',
+               choices=[
+                   ('enforce', 'Refuse boots of flavors with root_gb > 0 '
+                    'where the engine cannot limit a container\'s root '
+                    'disk: the instance goes to ERROR with a fault that '
+                    'says why, and no container is made.'),
+                   ('warn', 'Boot them without a limit where the engine '
+                    'cannot; nova-compute warns at start and at each such '
+                    'boot.')],
+               help='What to do with a flavor\'s root_gb where the Docker '
+                    'engine cannot limit the size of a container\'s '
+                    'writable layer. Where it can (overlay2 on XFS mounted '
+                    'with project quotas, "pquota"; btrfs; zfs), every '
+                    'container of a flavor with root_gb > 0 gets that many '
+                    'GiB (--storage-opt size), and a guest that writes more '
+                    'to its root file system gets an error (ENOSPC on XFS, '
+                    'EDQUOT on btrfs) while the host and other guests are '
+                    'unaffected. nova-compute asks the engine at start '
+                    '(it creates a container of a small size, never '
+                    'started, and removes it) and logs the answer; restart '
+                    'it after changing the engine\'s storage. root_gb = 0 '
+                    'means no limit either way. Set at create: containers '
+                    'keep the limit they were created with.'),
     cfg.BoolOpt('guest_reboot',
                 default=True,
                 help='Let guests reboot and power off themselves, as '

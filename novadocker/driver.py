@@ -25,6 +25,7 @@ from novadocker import conf
 from novadocker import configdrive
 from novadocker import console
 from novadocker import diagnostics
+from novadocker import disk_quota
 from novadocker import engine
 from novadocker import events
 from novadocker import flavor as flavor_settings
@@ -127,6 +128,7 @@ class DockerDriver(driver.ComputeDriver):
         self.serial_consoles = serial_console.SerialConsoles(self.engine)
         self._watcher = None
         self._lifecycle = None
+        self._disk_quota = None
 
     # -- host ---------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class DockerDriver(driver.ComputeDriver):
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
+        disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host()
         # What the engine does to the containers, whoever asked: ports to
@@ -161,6 +164,13 @@ class DockerDriver(driver.ComputeDriver):
         # A new process behind the console; a new network namespace.
         self.serial_consoles.reattach(instance_uuid)
         self.network.plug_started_by_engine(instance_uuid)
+
+    @property
+    def disk_quota(self):
+        """Can the engine limit root disks? Asked once, at start."""
+        if self._disk_quota is None:
+            self._disk_quota = disk_quota.probe(self.engine.client)
+        return self._disk_quota
 
     def cleanup_host(self, host):
         self.serial_consoles.stop()
@@ -309,9 +319,15 @@ class DockerDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        refused = volumes.boot_refusal(block_device_info)
+        refused = (volumes.boot_refusal(block_device_info) or
+                   disk_quota.refusal(instance.flavor, self.disk_quota,
+                                      CONF.docker.root_disk_quota))
         if refused:
             self._abort(instance, refused)
+        if instance.flavor.root_gb > 0 and not self.disk_quota.enforced:
+            LOG.warning('Booting without a limit on the root disk (root_gb='
+                        '%d): %s', instance.flavor.root_gb,
+                        self.disk_quota.why, instance=instance)
         image_id = image_meta.id
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
@@ -391,7 +407,7 @@ class DockerDriver(driver.ComputeDriver):
                 drive=None):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
-            CONF.docker.guest_reboot)
+            CONF.docker.guest_reboot, self.disk_quota.enforced)
         for settings in (network.create_settings(network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),

@@ -61,6 +61,17 @@ def capabilities(flavor, conf_cap_add, guest_reboot=False):
     return {'cap_add': caps} if caps else {}
 
 
+def root_disk(flavor, enforced):
+    """root_gb bounds the container's writable layer, where the engine can.
+
+    0 means no limit: the libvirt driver then gives the image's own size,
+    and a container's writable layer has no size of its own.
+    """
+    if not enforced or flavor.root_gb <= 0:
+        return {}
+    return {'storage_opt': {'size': '%dG' % flavor.root_gb}}
+
+
 def isolation():
     """What every container gets: no privileges and no host namespaces.
 
@@ -74,11 +85,15 @@ def isolation():
     }
 
 
-def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False):
-    """All engine settings for an instance of this flavor."""
+def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False,
+                   root_disk_quota=False):
+    """All engine settings for an instance of this flavor.
+
+    ``root_disk_quota``: the engine limits the writable layer's size.
+    """
     settings = {}
     for part in (memory(flavor), cpu(flavor), pids(pids_limit),
                  capabilities(flavor, conf_cap_add, guest_reboot),
-                 isolation()):
+                 root_disk(flavor, root_disk_quota), isolation()):
         settings.update(part)
     return settings

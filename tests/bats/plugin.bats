@@ -319,18 +319,21 @@ LXCFS_DROPIN=etc/systemd/system/lxcfs.service.d/nova-docker.conf
         [ "$(iniget "$conf" DEFAULT compute_driver)" = docker.DockerDriver ]
         [ "$(iniget "$conf" docker api_url)" = unix:///var/run/docker.sock ]
         [ -z "$(iniget "$conf" docker pids_limit)" ]
+        [ -z "$(iniget "$conf" docker root_disk_quota)" ]
     done
 }
 
 @test "post-config: [docker] options from plugin variables" {
     NOVA_DOCKER_API_URL=tcp://10.0.0.5:2375 NOVA_DOCKER_API_TIMEOUT=30 \
-        NOVA_DOCKER_PIDS_LIMIT=256 NOVA_DOCKER_SOFT_REBOOT_TIMEOUT=5
+        NOVA_DOCKER_PIDS_LIMIT=256 NOVA_DOCKER_SOFT_REBOOT_TIMEOUT=5 \
+        NOVA_DOCKER_ROOT_DISK_QUOTA=enforce
     run nd_phase stack post-config
     [ "$status" -eq 0 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker api_url)" = tcp://10.0.0.5:2375 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker api_timeout)" = 30 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker pids_limit)" = 256 ]
     [ "$(iniget "$NOVA_CPU_CONF" docker soft_reboot_timeout)" = 5 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker root_disk_quota)" = enforce ]
 }
 
 @test "post-config: [docker] lxcfs_path, empty with NOVA_DOCKER_LXCFS=False" {

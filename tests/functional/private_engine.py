@@ -20,6 +20,13 @@ START_SECONDS = 60
 
 
 class PrivateEngine(fixtures.Fixture):
+    """``data_root`` and ``storage_driver``: the engine's storage, by
+    default a directory of its own and the engine's choice."""
+
+    def __init__(self, data_root=None, storage_driver=None):
+        super().__init__()
+        self.data_root = data_root
+        self.storage_driver = storage_driver
 
     def _setUp(self):
         # Short: unix socket paths under it must fit 108 bytes.
@@ -40,8 +47,12 @@ class PrivateEngine(fixtures.Fixture):
 
     def start(self):
         log = open(os.path.join(self.directory, 'dockerd.log'), 'ab')
+        storage = ['--storage-driver', self.storage_driver] \
+            if self.storage_driver else []
         self.process = subprocess.Popen(
-            ['dockerd', '--data-root', os.path.join(self.directory, 'data'),
+            ['dockerd', '--data-root',
+             self.data_root or os.path.join(self.directory, 'data'),
+             *storage,
              '--exec-root', os.path.join(self.directory, 'exec'),
              '--pidfile', os.path.join(self.directory, 'dockerd.pid'),
              '-H', self.url, '--bridge', self.bridge, '--iptables=false',

@@ -37,16 +37,21 @@ def test_defaults(config):
     assert config.conf.docker.log_max_size == '10m'
     assert config.conf.docker.log_max_files == 2
     assert config.conf.docker.guest_reboot is True
+    assert config.conf.docker.root_disk_quota == 'warn'
 
 
-@pytest.mark.parametrize('name,value', [
-    ('pids_limit', '-5'), ('stop_event_delay', '-0.5')])
-def test_wrong_option_value_is_a_clear_error(config, tmp_path, name, value):
+@pytest.mark.parametrize('name,value,why', [
+    ('pids_limit', '-5', 'Should be greater than or equal to 0'),
+    ('stop_event_delay', '-0.5', 'Should be greater than or equal to 0'),
+    ('root_disk_quota', 'refuse', r'Valid values are \[enforce, warn\]'),
+    ('root_disk_quota', 'Enforce', r'Valid values are \[enforce, warn\]'),
+    ('root_disk_quota', '', r'Valid values are \[enforce, warn\]')])
+def test_wrong_option_value_is_a_clear_error(config, tmp_path, name, value,
+                                             why):
     path = tmp_path / 'nova.conf'
     path.write_text('[docker]\n%s = %s\n' % (name, value))
     config.conf(['--config-file', str(path)])
-    with pytest.raises(cfg.ConfigFileValueError,
-                       match='Should be greater than or equal to 0'):
+    with pytest.raises(cfg.ConfigFileValueError, match=why):
         getattr(config.conf.docker, name)
 
 

@@ -8,9 +8,10 @@ from novadocker import flavor
 objects.register_all()
 
 
-def make_flavor(memory_mb=512, vcpus=1, swap=0, extra_specs=None):
+def make_flavor(memory_mb=512, vcpus=1, swap=0, extra_specs=None,
+                root_gb=0):
     return objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, swap=swap,
-                          extra_specs=extra_specs or {})
+                          extra_specs=extra_specs or {}, root_gb=root_gb)
 
 
 def test_memory_is_a_hard_limit_without_swap():
@@ -80,3 +81,25 @@ def test_every_container_is_isolated():
     assert settings['security_opt'] == ['no-new-privileges']
     assert settings['network_mode'] == 'none'
     assert 'volumes' not in settings and 'binds' not in settings
+
+
+@pytest.mark.parametrize('root_gb,size', [(1, '1G'), (20, '20G')])
+def test_root_gb_limits_the_writable_layer_in_gib(root_gb, size):
+    # The engine reads "1G" as 1024**3 bytes, as Nova counts a root_gb.
+    assert flavor.root_disk(make_flavor(root_gb=root_gb), True) == {
+        'storage_opt': {'size': size}}
+
+
+def test_root_gb_zero_is_no_limit():
+    assert flavor.root_disk(make_flavor(root_gb=0), True) == {}
+
+
+def test_no_size_where_the_engine_cannot_limit_it():
+    assert flavor.root_disk(make_flavor(root_gb=1), False) == {}
+
+
+def test_host_config_has_the_root_disk_only_where_enforced():
+    small = make_flavor(root_gb=2)
+    assert flavor.to_host_config(small, 1024, [], False, True)[
+        'storage_opt'] == {'size': '2G'}
+    assert 'storage_opt' not in flavor.to_host_config(small, 1024, [])
