@@ -56,7 +56,7 @@ start_container() {
     [ "$status" -eq 0 ]
     # the cached rootfs was used, nothing downloaded
     [ -z "$(nd_calls '^curl')" ]
-    nd_calls '^openstack .* image create cirros --container-format docker --disk-format raw --public$' | grep -q .
+    nd_calls '^openstack .* image create cirros --container-format docker --disk-format raw --public --property os_admin_user=cirros$' | grep -q .
 
     # what Glance got is a docker save tarball of the image...
     local upload=$ND_STATE/upload-cirros

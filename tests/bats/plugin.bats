@@ -488,7 +488,7 @@ prepared_rootfs() {
     [ -z "$(nd_calls '^curl')" ]
     local tag="nova-docker/cirros:$CIRROS_VERSION"
     nd_calls "^docker --host unix:///var/run/docker.sock import --change CMD \[\"/sbin/init\"\] $(prepared_rootfs) $tag$" | grep -q .
-    nd_calls "^openstack --os-cloud=devstack-admin --os-region-name=RegionOne image create cirros --container-format docker --disk-format raw --public$" | grep -q .
+    nd_calls "^openstack --os-cloud=devstack-admin --os-region-name=RegionOne image create cirros --container-format docker --disk-format raw --public --property os_admin_user=cirros$" | grep -q .
     [ "$(cat "$ND_STATE/upload-cirros")" = "docker save of $tag" ]
 }
 
@@ -499,6 +499,8 @@ prepared_rootfs() {
     local tag="nova-docker/cirros:$CIRROS_VERSION-alt"
     nd_calls "^docker .* import --change CMD \[\"/sbin/init\"\] --change LABEL org.openstack.nova-docker.image=cirros-alt .* $tag$" | grep -q .
     [ "$(cat "$ND_STATE/upload-cirros-alt")" = "docker save of $tag" ]
+    # Tempest's password test logs in as cirros on either image
+    nd_calls "image create cirros-alt .* --property os_admin_user=cirros$" | grep -q .
     # the first image is the plain rootfs
     [ "$(cat "$ND_STATE/upload-cirros")" = "docker save of nova-docker/cirros:$CIRROS_VERSION" ]
 }
@@ -564,7 +566,7 @@ prepared_rootfs() {
     DEFAULT_IMAGE_NAME=cirros-docker GLANCE_USE_IMPORT_WORKFLOW=True
     run nd_phase stack extra
     [ "$status" -eq 0 ]
-    nd_calls 'image create cirros-docker .* --import$' | grep -q .
+    nd_calls 'image create cirros-docker .* --import --property os_admin_user=cirros$' | grep -q .
 }
 
 # --- test-config -----------------------------------------------------------
