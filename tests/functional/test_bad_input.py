@@ -67,7 +67,8 @@ class TestEngineGone(base.DockerDriverTestCase):
         return proxy
 
     def _setup_compute_service(self):
-        self.proxy = self._start_proxy(cut_on=b'/containers/create')
+        # An instance's create, not the disk quota probe's at start.
+        self.proxy = self._start_proxy(cut_on=b'/containers/create?name=nova-')
         self.flags(api_url=self.proxy.url, group='docker')
         return super()._setup_compute_service()
 
