@@ -104,6 +104,14 @@ def check_host(quota, mode):
                     'fill the engine\'s data root.', quota.why)
 
 
+def warn_if_unlimited(instance, quota):
+    """A boot that goes on without the limit its flavor's root_gb asks."""
+    if instance.flavor.root_gb > 0 and not quota.enforced:
+        LOG.warning('Booting without a limit on the root disk (root_gb=%d): '
+                    '%s', instance.flavor.root_gb, quota.why,
+                    instance=instance)
+
+
 def refusal(flavor, quota, mode):
     """Why a boot of this flavor must not go on here, or None.
 

@@ -324,10 +324,7 @@ class DockerDriver(driver.ComputeDriver):
                                       CONF.docker.root_disk_quota))
         if refused:
             self._abort(instance, refused)
-        if instance.flavor.root_gb > 0 and not self.disk_quota.enforced:
-            LOG.warning('Booting without a limit on the root disk (root_gb='
-                        '%d): %s', instance.flavor.root_gb,
-                        self.disk_quota.why, instance=instance)
+        disk_quota.warn_if_unlimited(instance, self.disk_quota)
         image_id = image_meta.id
         images.check_formats(image_id, image_meta.container_format,
                              image_meta.disk_format)
