@@ -53,7 +53,7 @@ def _engine_errors(method):
         try:
             return method(self, *args, **kwargs)
         except engine.UNREACHABLE as e:
-            raise engine.EngineUnavailable(url=CONF.docker.api_url, reason=e)
+            raise engine.unavailable(e)
     return wrapper
 
 
@@ -198,8 +198,7 @@ class DockerDriver(driver.ComputeDriver):
             self._resources = host.measure(self.engine.client)
         except engine.UNREACHABLE as e:
             if self._resources is None:
-                raise engine.EngineUnavailable(url=CONF.docker.api_url,
-                                               reason=e)
+                raise engine.unavailable(e)
             LOG.warning('Docker engine unreachable (%s); reporting the host '
                         'resources measured last', e)
         return self._resources
@@ -366,8 +365,8 @@ class DockerDriver(driver.ComputeDriver):
         except Exception as e:
             configdrive.remove(instance)
             if isinstance(e, engine.UNREACHABLE):
-                self._abort(instance, engine.EngineUnavailable(
-                    url=CONF.docker.api_url, reason=e).format_message())
+                self._abort(instance,
+                            engine.unavailable(e).format_message())
             raise
         try:
             # Before the guest's process starts, as in its disk image.
@@ -389,8 +388,7 @@ class DockerDriver(driver.ComputeDriver):
             if isinstance(e, inject.BadPath):
                 self._abort(instance, str(e))
             if isinstance(e, engine.UNREACHABLE):
-                e = engine.EngineUnavailable(url=CONF.docker.api_url,
-                                             reason=e).format_message()
+                e = engine.unavailable(e).format_message()
             self._abort(instance, 'the container did not start: %s' % e)
         LOG.info('Spawned container %s', container.short_id,
                  instance=instance)

@@ -34,6 +34,11 @@ class EngineUnavailable(exception.NovaException):
                'user may use its socket (docker group).')
 
 
+def unavailable(reason):
+    """The error for an engine call that failed with ``reason``."""
+    return EngineUnavailable(url=CONF.docker.api_url, reason=reason)
+
+
 def container_name(instance):
     return 'nova-%s' % instance.uuid
 
@@ -65,7 +70,7 @@ class Engine:
         except UNREACHABLE + (docker.errors.DockerException,) as e:
             # With api_version=auto the SDK asks the engine at once and
             # wraps the connection error in a DockerException.
-            raise EngineUnavailable(url=url, reason=e)
+            raise unavailable(e)
         return client
 
     def find(self, instance_uuid):
