@@ -38,6 +38,7 @@ from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
 from novadocker import serial_console
+from novadocker import userns
 from novadocker import volumes
 
 CONF = conf.CONF
@@ -142,6 +143,7 @@ class DockerDriver(driver.ComputeDriver):
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
+        userns.check_host(self.engine.client.info())
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host()
