@@ -33,9 +33,11 @@ sys_admin_pctxt = priv_context.PrivContext(
     # NET_ADMIN for links, addresses and routes; SYS_ADMIN to enter a
     # container's network namespace (setns) and for mount(2); SYS_PTRACE
     # to open /proc/<pid>/ns/net of a container process that runs as
-    # another user.
+    # another user. DAC_OVERRIDE for what an engine that remaps user
+    # namespaces gives the containers' root on the host: their resolv.conf
+    # and their /proc/<pid>/ns, which pyroute2 lists.
     capabilities=[caps.CAP_NET_ADMIN, caps.CAP_SYS_ADMIN,
-                  caps.CAP_SYS_PTRACE],
+                  caps.CAP_SYS_PTRACE, caps.CAP_DAC_OVERRIDE],
 )
 
 # The file the engine keeps for a container's /etc/resolv.conf, and bind
