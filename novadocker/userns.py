@@ -7,10 +7,14 @@ that user on the host, not root. The engine says so in its info
 (``SecurityOptions`` lists ``name=userns``) and keeps its data under
 ``<data root>/<uid>.<gid>``, the host ids of the containers' root.
 
-The driver needs nothing of its own for it: the engine maps the owners of
-what it writes into a container (the archive API's injected keys and
-files, its resolv.conf, hosts and hostname), and the driver's own binds
-(the config drive, LXCFS, volumes) are read-only and readable by anyone.
+The engine maps the owners of what it writes into a container (the
+archive API's injected keys and files) and gives the remapped root its
+resolv.conf, hosts and hostname; the config drive and LXCFS are bound
+read-only and readable by anyone. The driver's part: its privsep daemon
+may write what belongs to the remapped root (a port's name servers), and
+the root directory of a blank volume it formats goes to that root, so
+that the guest's root may write there. Files already on a volume keep
+their owners: those of host root show as ``nobody`` in the guest.
 nova-compute says at start which it is.
 """
 

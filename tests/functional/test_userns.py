@@ -21,6 +21,7 @@ import fixtures
 
 from tests.functional import base
 from tests.functional import private_engine
+from tests.functional import test_volumes
 
 
 def host_ids(pid):
@@ -179,3 +180,42 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
         # The image in Glance holds the guest's ids, not the host's.
         self.assertEqual((1000, 1000), uploaded_owner(
             self.images.paths[snapshot_id], 'root/data.txt'))
+
+
+class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
+
+    def owner_in_guest(self, server, path):
+        code, out = self.sh(server, 'ls -lnd %s' % path)
+        self.assertEqual(0, code, out)
+        return out.split()[2:4]
+
+    def test_a_blank_volume_formatted_belongs_to_the_guests_root(self):
+        self.flags(format_blank_volumes=True, group='docker')
+        server = self.boot()
+        volume_id, loop = self.volume(None)
+        self.attach(server, volume_id)
+        where = test_volumes.GUEST_VOLUMES + '/vdb'
+        self.assertEqual(['0', '0'], self.owner_in_guest(server, where))
+        self.assertEqual((0, ''), self.sh(
+            server, 'echo new > %s/f && mkdir %s/d' % (where, where)))
+        self.detach(server, volume_id)
+        # On the device, the host ids of the guests' root.
+        with self.host_mount(loop) as mounted:
+            for name in ('', 'f', 'd'):
+                st = os.stat(os.path.join(mounted, name))
+                self.assertEqual(self.mapped_root(),
+                                 (st.st_uid, st.st_gid), name)
+
+    def test_files_of_host_root_on_a_volume_are_not_the_guests_roots(self):
+        server = self.boot()
+        volume_id, _ = self.volume('ext4', files={'data.txt': 'kept\n'})
+        self.attach(server, volume_id)
+        where = test_volumes.GUEST_VOLUMES + '/vdb'
+        # Readable as their mode says; owned by nobody the guest knows.
+        self.assertEqual((0, 'kept\n'), self.sh(server,
+                                                'cat %s/data.txt' % where))
+        self.assertEqual(['65534', '65534'],
+                         self.owner_in_guest(server, where + '/data.txt'))
+        code, out = self.sh(server, 'echo more >> %s/data.txt' % where)
+        self.assertNotEqual(0, code)
+        self.assertIn('Permission denied', out)
