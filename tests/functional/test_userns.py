@@ -19,9 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization
 import fixtures
 
+from novadocker import conf
+from novadocker import lxcfs
 from tests.functional import base
 from tests.functional import private_engine
 from tests.functional import test_volumes
+
+CONF = conf.CONF
 
 
 def host_ids(pid):
@@ -139,6 +143,24 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
         result = self.container(server).exec_run(
             ['touch', '/config-drive/new'])
         self.assertNotEqual(0, result.exit_code)
+
+    def test_an_unprivileged_container_sees_its_flavor_through_lxcfs(self):
+        if not lxcfs.provided(CONF.docker.lxcfs_path):
+            self.skipTest('LXCFS is not mounted at %s' %
+                          CONF.docker.lxcfs_path)
+        flavor = self._create_flavor(memory_mb=192, vcpu=1, disk=0,
+                                     ephemeral=0)
+        server = self.boot(flavor_id=flavor)
+        host_config = self.container(server).attrs['HostConfig']
+        self.assertFalse(host_config['Privileged'])
+        # The engine's remap, not the host's user namespace.
+        self.assertEqual('', host_config['UsernsMode'])
+        self.assert_unprivileged_root(server)
+        self.assertEqual('MemTotal: %d kB' % (192 * 1024), ' '.join(
+            self.run_in(server, 'grep', '^MemTotal:',
+                        '/proc/meminfo').split()))
+        self.assertEqual('1', self.run_in(server, 'grep', '-c', '^processor',
+                                          '/proc/cpuinfo').strip())
 
     def test_reboot_stop_and_start_stay_unprivileged(self):
         server = self.boot()
