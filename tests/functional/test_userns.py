@@ -18,11 +18,13 @@ import tarfile
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization
 import fixtures
+from nova.compute import power_state
 
 from novadocker import conf
 from novadocker import lxcfs
 from tests.functional import base
 from tests.functional import private_engine
+from tests.functional import test_guest_power
 from tests.functional import test_volumes
 
 CONF = conf.CONF
@@ -241,3 +243,20 @@ class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
         code, out = self.sh(server, 'echo more >> %s/data.txt' % where)
         self.assertNotEqual(0, code)
         self.assertIn('Permission denied', out)
+
+
+class TestUsernsGuestPower(RemappedEngine,
+                           test_guest_power.GuestPowerTestCase):
+    """The guest's own reboot(2): CAP_SYS_BOOT of its user namespace."""
+
+    def test_guest_reboot_and_poweroff_as_the_remapped_root(self):
+        server = self.boot_init()
+        self.assertNotEqual(0, self.host_process(server)[1])
+        before = self.started_at(server)
+        self.in_guest(server, 'reboot')
+        self.wait_for_restart(server, before)
+        self.assert_stays(server, 'ACTIVE', power_state.RUNNING)
+        self.wait_for_init(self.container(server))
+        self.assertEqual(self.mapped_root()[0], self.host_process(server)[1])
+        self.in_guest(server, 'poweroff')
+        self.assert_shut_off_by_the_guest(server, 130, ['create', 'stop'])
