@@ -15,8 +15,6 @@ import re
 import shutil
 import tarfile
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.hazmat.primitives import serialization
 import fixtures
 from nova.compute import power_state
 
@@ -114,11 +112,7 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
                       self.stdlog.logger.output)
 
     def test_boot_key_and_config_drive_as_the_guest_root_sees_them(self):
-        public_key = ed25519.Ed25519PrivateKey.generate().public_key(
-        ).public_bytes(serialization.Encoding.OpenSSH,
-                       serialization.PublicFormat.OpenSSH).decode()
-        self.api.post_keypair({'keypair': {
-            'name': 'mykey', 'type': 'ssh', 'public_key': public_key}})
+        public_key = self.keypair('mykey')
         server = self.boot(key_name='mykey', config_drive=True,
                            metadata={'role': 'web'})
         pid = self.assert_unprivileged_root(server)
@@ -182,20 +176,12 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
         server = self.boot()
         self.run_in(server, 'sh', '-c', 'echo precious > /root/data.txt && '
                     'chown 1000:1000 /root/data.txt')
-        snapshot_id = self.api.post_server_action(
-            server['id'], {'createImage': {'name': 'snap-1'}})['image_id']
-        self._wait_for_server_parameter(
-            server, {'OS-EXT-STS:task_state': None})
+        snapshot_id = self.snapshot(server)
         self.assertEqual('active', self.glance.show(None,
                                                     snapshot_id)['status'])
         self.assertEqual('running', self.container(server).status)
         # Booted from Glance's copy: what the upload carried.
-        self.docker.images.remove('glance/%s' % snapshot_id)
-        self.image_ids['snapshot'] = snapshot_id
-        clone = self._build_server(image_uuid=snapshot_id, networks='none')
-        clone = self._wait_for_state_change(
-            self.api.post_server({'server': clone}), 'ACTIVE')
-        self.assertIn(snapshot_id, self.images.downloads)
+        clone = self.boot_from_glance(snapshot_id)
         self.assert_unprivileged_root(clone)
         self.assertEqual('precious\n', self.run_in(clone, 'cat',
                                                    '/root/data.txt'))
