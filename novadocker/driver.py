@@ -38,6 +38,7 @@ from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
 from novadocker import serial_console
+from novadocker import userns
 from novadocker import volumes
 
 CONF = conf.CONF
@@ -142,9 +143,10 @@ class DockerDriver(driver.ComputeDriver):
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
+        remap = userns.check_host(self.engine.client.info())
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
-        self.volumes.init_host()
+        self.volumes.init_host(remap)
         # What the engine does to the containers, whoever asked: ports to
         # plug again after a start, power states for Nova, and the guests'
         # own reboots, which start their containers again.

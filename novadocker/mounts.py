@@ -132,11 +132,13 @@ def has_bind(container):
                for m in container.attrs.get('Mounts') or [])
 
 
-def mount(target, device, read_only, format_as=None):
+def mount(target, device, read_only, format_as=None, root_owner=None):
     """Mount the file system of ``device`` at ``target``.
 
     :param format_as: the file system to make on a device without any
         signature, or None to refuse such a device.
+    :param root_owner: the host (uid, gid) that the root directory of a
+        file system made here gets, or None for root.
     :raises ValueError: with what the user can do, when the device is
         blank (and may not be formatted) or holds something else than a
         file system of FILESYSTEMS.
@@ -153,7 +155,7 @@ def mount(target, device, read_only, format_as=None):
                 'for [docker] format_blank_volumes = True' % ANY_FILESYSTEM)
         LOG.info('Making an %s file system on the blank volume at %s',
                  format_as, device)
-        privsep.format_volume(device, format_as)
+        privsep.format_volume(device, format_as, root_owner)
         kind = format_as
     elif kind not in FILESYSTEMS:
         raise ValueError('it holds %s, not %s: refused' % (

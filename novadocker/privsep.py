@@ -19,6 +19,7 @@ import socket
 import stat
 import struct
 import subprocess
+import tempfile
 
 from oslo_privsep import capabilities as caps
 from oslo_privsep import priv_context
@@ -33,9 +34,14 @@ sys_admin_pctxt = priv_context.PrivContext(
     # NET_ADMIN for links, addresses and routes; SYS_ADMIN to enter a
     # container's network namespace (setns) and for mount(2); SYS_PTRACE
     # to open /proc/<pid>/ns/net of a container process that runs as
-    # another user.
+    # another user. Under an engine that remaps user namespaces, whose
+    # containers' root is an unprivileged host user: DAC_OVERRIDE for what
+    # the engine gives that user (a container's resolv.conf, and its
+    # /proc/<pid>/ns, which pyroute2 lists), CHOWN to give it the root of a
+    # blank volume's new file system.
     capabilities=[caps.CAP_NET_ADMIN, caps.CAP_SYS_ADMIN,
-                  caps.CAP_SYS_PTRACE],
+                  caps.CAP_SYS_PTRACE, caps.CAP_DAC_OVERRIDE,
+                  caps.CAP_CHOWN],
 )
 
 # The file the engine keeps for a container's /etc/resolv.conf, and bind
@@ -283,15 +289,45 @@ def probe_volume(device):
     return fields
 
 
+def _owner(root_owner):
+    """(uid, gid) of plain ids that are not root's, or None."""
+    if root_owner is None:
+        return None
+    uid, gid = root_owner
+    for value in (uid, gid):
+        if (not isinstance(value, int) or isinstance(value, bool) or
+                not 0 < value < 2 ** 32 - 1):
+            raise ValueError('%r is not the owner of a volume' %
+                             (root_owner,))
+    return uid, gid
+
+
+def _own_root(device, fstype, uid, gid):
+    """Give the root directory of a new file system to uid:gid."""
+    where = tempfile.mkdtemp(prefix='novadocker-format-')
+    try:
+        _syscall(_libc.mount(device.encode(), where.encode(),
+                             fstype.encode(), MS_NODEV | MS_NOSUID, None),
+                 'mount %s on %s' % (device, where))
+        try:
+            os.chown(where, uid, gid)
+        finally:
+            _syscall(_libc.umount2(where.encode(), 0), 'unmount %s' % where)
+    finally:
+        os.rmdir(where)
+
+
 @sys_admin_pctxt.entrypoint
-def format_volume(device, fstype):
+def format_volume(device, fstype, root_owner=None):
     """Make a file system on a device that holds no signature at all.
 
     Probed again here, right before mkfs: whatever the caller thought, a
-    device with any signature is never formatted.
+    device with any signature is never formatted. ``root_owner``: the
+    (uid, gid) its root directory gets instead of root's.
     """
     if fstype not in FILESYSTEMS:
         raise ValueError('no file system %r' % (fstype,))
+    owner = _owner(root_owner)
     found = probe_volume(device)
     if found:
         raise ValueError('%s is not blank (%s): not formatted' % (
@@ -300,6 +336,8 @@ def format_volume(device, fstype):
     if result.returncode != 0:
         raise RuntimeError('%s %s failed: %s' % (
             _MKFS[fstype][0], device, result.stderr.strip()))
+    if owner:
+        _own_root(device, fstype, *owner)
 
 
 @sys_admin_pctxt.entrypoint

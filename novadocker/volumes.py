@@ -96,12 +96,17 @@ class InstanceVolumes:
 
     def __init__(self):
         self._connectors = {}
+        # Who a blank volume's new file system belongs to: the guests' root.
+        self._blank_owner = None
 
     @property
     def root(self):
         return CONF.docker.volumes_path
 
-    def init_host(self):
+    def init_host(self, remap=None):
+        """At nova-compute start; ``remap``: the engine's userns.Remap."""
+        if remap is not None and remap.uid is not None:
+            self._blank_owner = (remap.uid, remap.gid)
         reason = self.unready()
         if reason:
             LOG.error('Volumes cannot be attached: %s', reason)
@@ -189,7 +194,8 @@ class InstanceVolumes:
         try:
             mounts.mount(target, device, read_only(connection_info),
                          CONF.docker.blank_volume_filesystem
-                         if CONF.docker.format_blank_volumes else None)
+                         if CONF.docker.format_blank_volumes else None,
+                         self._blank_owner)
         except Exception as e:
             self._disconnect(connection_info, instance)
             raise exception.VolumeAttachFailed(volume_id=vol, reason=e)

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import serialization
 import docker
 import fixtures
 from nova import context as nova_context
@@ -196,6 +198,34 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         server.update(kw)
         server = self.api.post_server({'server': server})
         return self._wait_for_state_change(server, expected)
+
+    def keypair(self, name):
+        """A new ed25519 key pair in Nova: its public key."""
+        public_key = ed25519.Ed25519PrivateKey.generate().public_key(
+        ).public_bytes(serialization.Encoding.OpenSSH,
+                       serialization.PublicFormat.OpenSSH).decode()
+        self.api.post_keypair({'keypair': {
+            'name': name, 'type': 'ssh', 'public_key': public_key}})
+        return public_key
+
+    def snapshot(self, server, name='snap-1'):
+        """createImage, until the server's task ends: the image's id."""
+        snapshot_id = self.api.post_server_action(
+            server['id'], {'createImage': {'name': name}})['image_id']
+        self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': None})
+        return snapshot_id
+
+    def boot_from_glance(self, image_id):
+        """A server of an image that the engine has no copy of: booted
+        from what Glance keeps (a snapshot's upload)."""
+        self.docker.images.remove('glance/%s' % image_id)
+        self.image_ids['snapshot'] = image_id
+        server = self._build_server(image_uuid=image_id, networks='none')
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': server}), 'ACTIVE')
+        self.assertIn(image_id, self.images.downloads)
+        return server
 
     def console(self, server):
         return self.api.post_server_action(

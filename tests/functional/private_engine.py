@@ -21,17 +21,24 @@ START_SECONDS = 60
 
 class PrivateEngine(fixtures.Fixture):
     """``data_root`` and ``storage_driver``: the engine's storage, by
-    default a directory of its own and the engine's choice."""
+    default a directory of its own and the engine's choice.
+    ``userns_remap``: dockerd's ``--userns-remap`` (``default`` makes the
+    engine create the ``dockremap`` user and its /etc/subuid range)."""
 
-    def __init__(self, data_root=None, storage_driver=None):
+    def __init__(self, data_root=None, storage_driver=None,
+                 userns_remap=None):
         super().__init__()
         self.data_root = data_root
         self.storage_driver = storage_driver
+        self.userns_remap = userns_remap
 
     def _setUp(self):
         # Short: unix socket paths under it must fit 108 bytes.
         self.directory = tempfile.mkdtemp(prefix='ndd-', dir='/tmp')
         self.addCleanup(shutil.rmtree, self.directory, True)
+        if self.userns_remap:
+            # The remapped root must pass through to its data root.
+            os.chmod(self.directory, 0o711)
         self.url = 'unix://' + os.path.join(self.directory, 'docker.sock')
         self.bridge = 'ndb' + os.path.basename(self.directory)[-8:]
         subprocess.run(['ip', 'link', 'add', 'name', self.bridge,
@@ -49,10 +56,12 @@ class PrivateEngine(fixtures.Fixture):
         log = open(os.path.join(self.directory, 'dockerd.log'), 'ab')
         storage = ['--storage-driver', self.storage_driver] \
             if self.storage_driver else []
+        remap = ['--userns-remap', self.userns_remap] \
+            if self.userns_remap else []
         self.process = subprocess.Popen(
             ['dockerd', '--data-root',
              self.data_root or os.path.join(self.directory, 'data'),
-             *storage,
+             *storage, *remap,
              '--exec-root', os.path.join(self.directory, 'exec'),
              '--pidfile', os.path.join(self.directory, 'dockerd.pid'),
              '-H', self.url, '--bridge', self.bridge, '--iptables=false',
@@ -62,9 +71,18 @@ class PrivateEngine(fixtures.Fixture):
         deadline = time.monotonic() + START_SECONDS
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError('private dockerd did not start; see '
-                                   '%s/dockerd.log' % self.directory)
+                raise RuntimeError('private dockerd did not start: %s' %
+                                   self._last_error())
             time.sleep(0.2)
+
+    def _last_error(self):
+        """The engine's last line above info level: the directory and its
+        log go at cleanup."""
+        with open(os.path.join(self.directory, 'dockerd.log'),
+                  errors='replace') as f:
+            lines = [line.strip() for line in f
+                     if 'level=info' not in line and line.strip()]
+        return lines[-1] if lines else '(dockerd logged nothing)'
 
     def _answers(self):
         try:

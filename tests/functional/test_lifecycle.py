@@ -3,8 +3,6 @@
 import os
 import signal
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.hazmat.primitives import serialization
 from nova.compute import power_state
 
 from novadocker import conf
@@ -44,11 +42,7 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertIn(b'Seccomp:\t2', status)
 
     def test_hostname_key_and_console_log(self):
-        public_key = ed25519.Ed25519PrivateKey.generate().public_key(
-        ).public_bytes(serialization.Encoding.OpenSSH,
-                       serialization.PublicFormat.OpenSSH).decode()
-        self.api.post_keypair({'keypair': {
-            'name': 'mykey', 'type': 'ssh', 'public_key': public_key}})
+        public_key = self.keypair('mykey')
         server = self.boot(key_name='mykey', name='web-1')
         container = self.container(server)
         self.assertEqual(b'web-1', container.exec_run(
@@ -264,10 +258,7 @@ class TestDeleteRebuildSnapshot(base.DockerDriverTestCase):
         server = self.boot()
         self.container(server).exec_run(
             ['sh', '-c', 'echo precious > /root/data.txt'])
-        snapshot_id = self.api.post_server_action(
-            server['id'], {'createImage': {'name': 'snap-1'}})['image_id']
-        self._wait_for_server_parameter(
-            server, {'OS-EXT-STS:task_state': None})
+        snapshot_id = self.snapshot(server)
         meta = self.glance.show(None, snapshot_id)
         self.assertEqual('active', meta['status'])
         self.assertEqual('docker', meta['container_format'])
@@ -275,12 +266,7 @@ class TestDeleteRebuildSnapshot(base.DockerDriverTestCase):
         # The running instance kept running through the snapshot.
         self.assertEqual('running', self.container(server).status)
         # Boot the snapshot from Glance's copy, not the engine's.
-        self.docker.images.remove('glance/%s' % snapshot_id)
-        self.image_ids['snapshot'] = snapshot_id
-        clone = self._build_server(image_uuid=snapshot_id, networks='none')
-        clone = self._wait_for_state_change(
-            self.api.post_server({'server': clone}), 'ACTIVE')
-        self.assertIn(snapshot_id, self.images.downloads)
+        clone = self.boot_from_glance(snapshot_id)
         self.assertEqual(b'precious\n', self.container(clone).exec_run(
             ['cat', '/root/data.txt']).output)
 

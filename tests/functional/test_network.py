@@ -36,6 +36,7 @@ from novadocker import conf  # noqa: F401 (registers [docker])
 from novadocker import privsep  # noqa: F401 (registers its options)
 from tests.functional import base
 from tests.functional import private_engine
+from tests.functional import test_userns
 
 BRIDGE = 'br-ndtest'
 OVSDB = 'unix:/var/run/openvswitch/db.sock'
@@ -774,6 +775,29 @@ class TestNameServers(NetworkTestCase):
         self.assertEqual(['10.10.0.53'], self.nameservers(server))
         self.detach(server, a1)
         self.assertEqual([], self.nameservers(server))
+
+
+class TestUsernsRemap(test_userns.RemappedEngine, NetworkTestCase):
+    """Ports and name servers of guests whose root is an unprivileged host
+    user: their network namespaces belong to the containers' user
+    namespaces, and the engine's resolv.conf of each to that user."""
+
+    def test_ports_reboot_and_name_servers_of_remapped_guests(self):
+        server, peer, a1 = self.pair()
+        _, uid, _ = self.host_process(server)
+        self.assertEqual(self.mapped_root()[0], uid)
+        self.assertNotEqual(0, uid)
+        expected = self.links(server)
+        self.assertEqual(['10.10.0.53'], self.nameservers(server))
+        self._reboot_server(server, hard=True)
+        self.assertEqual(expected, self.links(server))
+        self.assert_reaches(peer, server, '10.10.0.11')
+        c1 = self.port('c', 31)
+        self.attach(server, c1)
+        self.assertEqual(['10.10.0.53', '10.20.0.53'],
+                         self.nameservers(server))
+        self.detach(server, c1)
+        self.assertEqual(['10.10.0.53'], self.nameservers(server))
 
 
 class TestDeleteSweep(NetworkTestCase):

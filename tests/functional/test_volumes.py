@@ -42,7 +42,7 @@ def run(*command, check=True):
                           text=True)
 
 
-class TestVolumes(base.DockerDriverTestCase):
+class VolumeTestCase(base.DockerDriverTestCase):
 
     # Attach and detach are casts: the API answers 202 and the outcome is
     # in the instance action's events, as in a real cloud.
@@ -206,6 +206,9 @@ class TestVolumes(base.DockerDriverTestCase):
 
     def host_dir(self, server):
         return os.path.join(self.root, server['id'])
+
+
+class TestVolumes(VolumeTestCase):
 
     # -- attach and detach ----------------------------------------------
 

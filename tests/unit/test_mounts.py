@@ -151,8 +151,16 @@ def test_a_blank_volume_is_refused_without_the_option(device, tmp_path):
 def test_a_blank_volume_is_formatted_with_the_option(device, tmp_path):
     fake = device({})
     mounts.mount(str(tmp_path / 'vdb'), '/dev/loop0', False, 'xfs')
-    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'xfs')
+    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'xfs', None)
     assert fake.calls[2][3] == 'xfs'
+
+
+def test_a_blank_volume_gets_the_root_owner_asked(device, tmp_path):
+    fake = device({})
+    mounts.mount(str(tmp_path / 'vdb'), '/dev/loop0', False, 'ext4',
+                 root_owner=(100000, 100000))
+    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'ext4',
+                             (100000, 100000))
 
 
 def test_a_blank_read_only_volume_is_never_formatted(device, tmp_path):

@@ -102,6 +102,13 @@ class TestVolumeEntryPoints(testtools.TestCase):
             self.assertRaises(ValueError, privsep.mount_volume, device,
                               self.target, 'ext4', False)
 
+    def test_a_new_file_system_goes_only_to_plain_ids_other_than_root(self):
+        for owner in ((0, 0), (100000, 0), (-1, 100000), (True, 100000),
+                      ('100000', 100000), (100000, 2 ** 32 - 1),
+                      (100000,), 100000):
+            self.assertRaises((ValueError, TypeError), privsep.format_volume,
+                              '/dev/loop0', 'ext4', owner)
+
     def test_only_known_file_systems(self):
         self.assertRaises(ValueError, privsep.format_volume, '/dev/loop0',
                           'vfat')

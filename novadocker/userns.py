@@ -1,0 +1,69 @@
+"""The engine's user namespace remapping (dockerd ``--userns-remap``).
+
+A remapping engine runs every container in a user namespace of its own,
+whose root is an unprivileged user of the host (the first uid of the
+remap user's /etc/subuid range): a process that escapes the container is
+that user on the host, not root. The engine says so in its info
+(``SecurityOptions`` lists ``name=userns``) and keeps its data under
+``<data root>/<uid>.<gid>``, the host ids of the containers' root.
+
+The engine maps the owners of what it writes into a container (the
+archive API's injected keys and files) and gives the remapped root its
+resolv.conf, hosts and hostname; the config drive and LXCFS are bound
+read-only and readable by anyone. The driver's part: its privsep daemon
+may write what belongs to the remapped root (a port's name servers), and
+the root directory of a blank volume it formats goes to that root, so
+that the guest's root may write there. Files already on a volume keep
+their owners: those of host root show as ``nobody`` in the guest.
+nova-compute says at start which it is.
+"""
+
+import collections
+import os
+import re
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+# The engine's data root under a remap: <data root>/<uid>.<gid>.
+_REMAP_ROOT = re.compile(r'^(\d+)\.(\d+)$')
+
+
+class Remap(collections.namedtuple('Remap', 'uid gid')):
+    """The host uid and gid of a guest's root; None where unknown."""
+
+
+def remap(info):
+    """The engine's remap from its ``docker info``, or None without one.
+
+    Engines before API 1.30 list the option as ``userns``, later ones as
+    ``name=userns``.
+    """
+    options = info.get('SecurityOptions') or []
+    if not any(o == 'userns' or o.split(',')[0] == 'name=userns'
+               for o in options):
+        return None
+    root = (info.get('DockerRootDir') or '').rstrip('/')
+    found = _REMAP_ROOT.match(os.path.basename(root))
+    if not found:
+        return Remap(None, None)
+    return Remap(int(found.group(1)), int(found.group(2)))
+
+
+def check_host(info):
+    """At nova-compute start: say whether guests' root is the host's."""
+    found = remap(info)
+    if found is None:
+        LOG.info('The Docker engine does not remap user namespaces '
+                 '(dockerd --userns-remap): root in a guest is root of '
+                 'the host\'s user namespace. See "User namespaces" in the '
+                 'README.')
+    elif found.uid is None:
+        LOG.info('The Docker engine remaps user namespaces: root in a guest '
+                 'is an unprivileged host user (data root %s does not say '
+                 'which)', info.get('DockerRootDir'))
+    else:
+        LOG.info('The Docker engine remaps user namespaces: root in a guest '
+                 'is host uid %d, gid %d', found.uid, found.gid)
+    return found

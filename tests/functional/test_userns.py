@@ -1,0 +1,248 @@
+"""Guests on an engine that remaps user namespaces (``--userns-remap``).
+
+An engine of the test's own, started with ``--userns-remap=default``: it
+creates the ``dockremap`` user and its /etc/subuid and /etc/subgid ranges
+itself, and runs every container in a user namespace whose root is the
+first uid of that range. Each test reads what the guest sees (root, its
+key, its config drive) and what the host sees of the same process (its
+uid in /proc/<pid>/status). The networking of such guests (ports, name
+servers) is in test_network's ``TestUsernsRemap``.
+"""
+
+import json
+import os
+import re
+import shutil
+import tarfile
+
+import fixtures
+from nova.compute import power_state
+
+from novadocker import conf
+from novadocker import lxcfs
+from tests.functional import base
+from tests.functional import private_engine
+from tests.functional import test_guest_power
+from tests.functional import test_volumes
+
+CONF = conf.CONF
+
+
+def host_ids(pid):
+    """The real uid and gid of a host process, from /proc/<pid>/status."""
+    with open('/proc/%d/status' % pid) as f:
+        status = f.read()
+    uid = re.search(r'^Uid:\s+(\d+)', status, re.M).group(1)
+    gid = re.search(r'^Gid:\s+(\d+)', status, re.M).group(1)
+    return int(uid), int(gid)
+
+
+def uploaded_owner(tarball, name):
+    """(uid, gid) of a file in the top layer of a ``docker save`` tarball
+    that holds it."""
+    with tarfile.open(tarball) as saved:
+        manifest = json.load(saved.extractfile('manifest.json'))
+        for layer in reversed(manifest[0]['Layers']):
+            with tarfile.open(fileobj=saved.extractfile(layer)) as files:
+                try:
+                    found = files.getmember(name)
+                except KeyError:
+                    continue
+                return found.uid, found.gid
+    return None
+
+
+class RemappedEngine:
+    """A private engine with ``--userns-remap=default`` for the test."""
+
+    def _setup_compute_service(self):
+        if not shutil.which('dockerd'):
+            self.skipTest('needs dockerd to run an engine of its own')
+        if os.geteuid() != 0:
+            self.skipTest('dockerd --userns-remap needs root')
+        try:
+            self.engine = self.useFixture(private_engine.PrivateEngine(
+                userns_remap='default'))
+        except fixtures.MultipleExceptions as e:
+            # Such as a machine where the engine cannot add dockremap.
+            self.skipTest('dockerd --userns-remap=default does not start '
+                          'here: %s' % e.args[0][1])
+        self.docker = self.engine.client
+        self.flags(api_url=self.engine.url, group='docker')
+        return super()._setup_compute_service()
+
+    def mapped_root(self):
+        """The host (uid, gid) of the guests' root, as the engine says."""
+        root = os.path.basename(self.docker.info()['DockerRootDir'])
+        uid, gid = root.split('.')
+        return int(uid), int(gid)
+
+    def host_process(self, server):
+        """(pid, host uid, host gid) of the guest's init."""
+        pid = self.container(server).attrs['State']['Pid']
+        return (pid,) + host_ids(pid)
+
+
+class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.instances = self.useFixture(fixtures.TempDir()).path
+        self.flags(instances_path=self.instances)
+
+    def run_in(self, server, *command):
+        result = self.container(server).exec_run(list(command))
+        self.assertEqual(0, result.exit_code, result.output)
+        return result.output.decode()
+
+    def assert_unprivileged_root(self, server):
+        """Root inside; the mapped unprivileged user on the host."""
+        uid, gid = self.mapped_root()
+        self.assertNotEqual(0, uid)
+        self.assertEqual('0 0', self.run_in(server, 'sh', '-c',
+                                            'echo $(id -u) $(id -g)').strip())
+        pid, host_uid, host_gid = self.host_process(server)
+        self.assertEqual((uid, gid), (host_uid, host_gid))
+        return pid
+
+    def test_the_driver_says_at_start_that_guests_root_is_mapped(self):
+        uid, gid = self.mapped_root()
+        self.assertIn('The Docker engine remaps user namespaces: root in a '
+                      'guest is host uid %d, gid %d' % (uid, gid),
+                      self.stdlog.logger.output)
+
+    def test_boot_key_and_config_drive_as_the_guest_root_sees_them(self):
+        public_key = self.keypair('mykey')
+        server = self.boot(key_name='mykey', config_drive=True,
+                           metadata={'role': 'web'})
+        pid = self.assert_unprivileged_root(server)
+        uid, gid = self.mapped_root()
+
+        # The guest's root owns its key, as sshd's StrictModes wants.
+        self.assertEqual(public_key + '\n', self.run_in(
+            server, 'cat', '/root/.ssh/authorized_keys'))
+        for path, mode in (('/root/.ssh', 'drwx------'),
+                           ('/root/.ssh/authorized_keys', '-rw-------')):
+            fields = self.run_in(server, 'ls', '-lnd', path).split()
+            self.assertEqual([mode, '0', '0'],
+                             [fields[0], fields[2], fields[3]], path)
+            # On the host, the same file belongs to the unprivileged user.
+            st = os.stat('/proc/%d/root%s' % (pid, path))
+            self.assertEqual((uid, gid), (st.st_uid, st.st_gid), path)
+
+        meta = json.loads(self.run_in(
+            server, 'cat', '/config-drive/openstack/latest/meta_data.json'))
+        self.assertEqual(server['id'], meta['uuid'])
+        self.assertEqual({'role': 'web'}, meta['meta'])
+        self.assertIn(public_key, json.dumps(meta['public_keys']))
+        # Still read-only for the guest's root.
+        result = self.container(server).exec_run(
+            ['touch', '/config-drive/new'])
+        self.assertNotEqual(0, result.exit_code)
+
+    def test_an_unprivileged_container_sees_its_flavor_through_lxcfs(self):
+        if not lxcfs.provided(CONF.docker.lxcfs_path):
+            self.skipTest('LXCFS is not mounted at %s' %
+                          CONF.docker.lxcfs_path)
+        flavor = self._create_flavor(memory_mb=192, vcpu=1, disk=0,
+                                     ephemeral=0)
+        server = self.boot(flavor_id=flavor)
+        host_config = self.container(server).attrs['HostConfig']
+        self.assertFalse(host_config['Privileged'])
+        # The engine's remap, not the host's user namespace.
+        self.assertEqual('', host_config['UsernsMode'])
+        self.assert_unprivileged_root(server)
+        self.assertEqual('MemTotal: %d kB' % (192 * 1024), ' '.join(
+            self.run_in(server, 'grep', '^MemTotal:',
+                        '/proc/meminfo').split()))
+        self.assertEqual('1', self.run_in(server, 'grep', '-c', '^processor',
+                                          '/proc/cpuinfo').strip())
+
+    def test_reboot_stop_and_start_stay_unprivileged(self):
+        server = self.boot()
+        first = self.assert_unprivileged_root(server)
+        self._reboot_server(server, hard=False)
+        self.assertIn(b'guest stopping', self.container(server).logs())
+        soft = self.assert_unprivileged_root(server)
+        self._reboot_server(server, hard=True)
+        hard = self.assert_unprivileged_root(server)
+        server = self._stop_server(server)
+        self.assertEqual('exited', self.container(server).status)
+        server = self._start_server(server)
+        started = self.assert_unprivileged_root(server)
+        self.assertEqual(4, len({first, soft, hard, started}))
+
+    def test_snapshot_keeps_the_guests_files_and_owners(self):
+        server = self.boot()
+        self.run_in(server, 'sh', '-c', 'echo precious > /root/data.txt && '
+                    'chown 1000:1000 /root/data.txt')
+        snapshot_id = self.snapshot(server)
+        self.assertEqual('active', self.glance.show(None,
+                                                    snapshot_id)['status'])
+        self.assertEqual('running', self.container(server).status)
+        # Booted from Glance's copy: what the upload carried.
+        clone = self.boot_from_glance(snapshot_id)
+        self.assert_unprivileged_root(clone)
+        self.assertEqual('precious\n', self.run_in(clone, 'cat',
+                                                   '/root/data.txt'))
+        fields = self.run_in(clone, 'ls', '-ln', '/root/data.txt').split()
+        self.assertEqual(['1000', '1000'], fields[2:4])
+        # The image in Glance holds the guest's ids, not the host's.
+        self.assertEqual((1000, 1000), uploaded_owner(
+            self.images.paths[snapshot_id], 'root/data.txt'))
+
+
+class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
+
+    def owner_in_guest(self, server, path):
+        code, out = self.sh(server, 'ls -lnd %s' % path)
+        self.assertEqual(0, code, out)
+        return out.split()[2:4]
+
+    def test_a_blank_volume_formatted_belongs_to_the_guests_root(self):
+        self.flags(format_blank_volumes=True, group='docker')
+        server = self.boot()
+        volume_id, loop = self.volume(None)
+        self.attach(server, volume_id)
+        where = test_volumes.GUEST_VOLUMES + '/vdb'
+        self.assertEqual(['0', '0'], self.owner_in_guest(server, where))
+        self.assertEqual((0, ''), self.sh(
+            server, 'echo new > %s/f && mkdir %s/d' % (where, where)))
+        self.detach(server, volume_id)
+        # On the device, the host ids of the guests' root.
+        with self.host_mount(loop) as mounted:
+            for name in ('', 'f', 'd'):
+                st = os.stat(os.path.join(mounted, name))
+                self.assertEqual(self.mapped_root(),
+                                 (st.st_uid, st.st_gid), name)
+
+    def test_files_of_host_root_on_a_volume_are_not_the_guests_roots(self):
+        server = self.boot()
+        volume_id, _ = self.volume('ext4', files={'data.txt': 'kept\n'})
+        self.attach(server, volume_id)
+        where = test_volumes.GUEST_VOLUMES + '/vdb'
+        # Readable as their mode says; owned by nobody the guest knows.
+        self.assertEqual((0, 'kept\n'), self.sh(server,
+                                                'cat %s/data.txt' % where))
+        self.assertEqual(['65534', '65534'],
+                         self.owner_in_guest(server, where + '/data.txt'))
+        code, out = self.sh(server, 'echo more >> %s/data.txt' % where)
+        self.assertNotEqual(0, code)
+        self.assertIn('Permission denied', out)
+
+
+class TestUsernsGuestPower(RemappedEngine,
+                           test_guest_power.GuestPowerTestCase):
+    """The guest's own reboot(2): CAP_SYS_BOOT of its user namespace."""
+
+    def test_guest_reboot_and_poweroff_as_the_remapped_root(self):
+        server = self.boot_init()
+        self.assertNotEqual(0, self.host_process(server)[1])
+        before = self.started_at(server)
+        self.in_guest(server, 'reboot')
+        self.wait_for_restart(server, before)
+        self.assert_stays(server, 'ACTIVE', power_state.RUNNING)
+        self.wait_for_init(self.container(server))
+        self.assertEqual(self.mapped_root()[0], self.host_process(server)[1])
+        self.in_guest(server, 'poweroff')
+        self.assert_shut_off_by_the_guest(server, 130, ['create', 'stop'])

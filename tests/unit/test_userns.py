@@ -1,0 +1,55 @@
+"""What the driver reads of the engine's user namespace remapping."""
+
+import testtools
+
+from novadocker import userns
+
+SECCOMP = 'name=seccomp,profile=builtin'
+
+
+def info(options, root='/var/lib/docker'):
+    return {'SecurityOptions': options, 'DockerRootDir': root}
+
+
+class TestRemap(testtools.TestCase):
+
+    def test_no_userns_option_is_no_remap(self):
+        self.assertIsNone(userns.remap(info([SECCOMP, 'name=apparmor'])))
+        self.assertIsNone(userns.remap({}))
+        self.assertIsNone(userns.remap(info(None)))
+
+    def test_the_data_root_names_the_host_ids_of_guests_root(self):
+        self.assertEqual((100000, 100000), userns.remap(info(
+            [SECCOMP, 'name=userns'], '/var/lib/docker/100000.100000')))
+        self.assertEqual((231072, 231073), userns.remap(info(
+            ['name=userns'], '/srv/docker/231072.231073/')))
+
+    def test_older_engines_say_userns_alone(self):
+        self.assertEqual((165536, 165536), userns.remap(info(
+            ['apparmor', 'seccomp', 'userns'],
+            '/var/lib/docker/165536.165536')))
+
+    def test_a_data_root_of_another_shape_leaves_the_ids_unknown(self):
+        for root in ('/var/lib/docker', '/var/lib/docker/1.x', '', None):
+            found = userns.remap(info(['name=userns'], root))
+            self.assertIsNotNone(found, root)
+            self.assertEqual((None, None), found, root)
+
+    def test_an_option_merely_starting_with_userns_is_not_one(self):
+        self.assertIsNone(userns.remap(info(['name=usernsx', 'usernsx'])))
+
+
+class TestCheckHost(testtools.TestCase):
+
+    def test_says_which_host_uid_guests_root_is(self):
+        with self.assertLogs('novadocker.userns', 'INFO') as logs:
+            found = userns.check_host(info(
+                ['name=userns'], '/var/lib/docker/100000.100000'))
+        self.assertEqual((100000, 100000), found)
+        self.assertIn('root in a guest is host uid 100000, gid 100000',
+                      logs.output[0])
+
+    def test_says_when_guests_root_is_the_hosts(self):
+        with self.assertLogs('novadocker.userns', 'INFO') as logs:
+            self.assertIsNone(userns.check_host(info([SECCOMP])))
+        self.assertIn('does not remap user namespaces', logs.output[0])
