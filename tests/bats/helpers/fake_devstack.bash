@@ -53,7 +53,7 @@ function nd_require_docker {
 ND_FAKES="sudo systemctl service apt-get dnf dpkg rpm usermod gpasswd groupadd groupdel getent id curl docker openstack pip edit-constraints mount"
 
 # the commands run for real although they may live beside dockerd
-ND_REAL_TOOLS="mkfs.xfs mkfs.ext4 blkid xfs_db umount"
+ND_REAL_TOOLS="mkfs.xfs mkfs.ext4 blkid xfs_db losetup mountpoint umount"
 
 # _nd_path_without <command>: PATH without the directories holding it
 function _nd_path_without {
