@@ -316,6 +316,7 @@ subids() {
     [ "$(blkid -p -o value -s TYPE "$XFS_FILE")" = xfs ]
     xfs_db -r -c version "$XFS_FILE" | grep -q ',FTYPE,'
     nd_calls "^mount -t xfs -o loop,pquota $XFS_FILE $XFS_DIR$" | grep -q .
+    [ "$(stat -c %a "$XFS_DIR")" = 711 ]
     # kept across reboots, and the engine starts only once it is mounted
     grep -qxF "$XFS_FILE $XFS_DIR xfs loop,pquota,nofail 0 0" "$NOVA_DOCKER_FSTAB"
     grep -qxF "RequiresMountsFor=$XFS_DIR" "$DATA_ROOT_DROPIN"
@@ -423,6 +424,14 @@ subids() {
     [[ "$output" == *"The Docker engine holds 2 containers and 3 images in /var/lib/docker"*"no longer see them"*"NOVA_DOCKER_ENGINE_LEAVE_CONTENTS=True"* ]]
     [ ! -e "$XFS_FILE" ] && [ ! -e "$NOVA_DOCKER_DAEMON_JSON" ] && [ ! -e "$NOVA_DOCKER_FSTAB" ]
     [ -z "$(nd_calls '^(systemctl restart docker|mount)')" ]
+    # another storage driver alone would hide them too
+    mkdir -p "${NOVA_DOCKER_DAEMON_JSON%/*}"
+    echo "{\"data-root\": \"$XFS_DIR\", \"storage-driver\": \"vfs\"}" > "$NOVA_DOCKER_DAEMON_JSON"
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"holds 2 containers and 3 images"* ]]
+    [ "$(daemon_json storage-driver)" = vfs ]
+    rm "$NOVA_DOCKER_DAEMON_JSON"
     # the operator agrees: they stay in /var/lib/docker, unseen
     NOVA_DOCKER_ENGINE_LEAVE_CONTENTS=True
     run nd_phase stack pre-install
@@ -593,6 +602,8 @@ subids() {
 @test "XFS data root and userns-remap: one restart, the remapped root on XFS" {
     xfs_data_root
     NOVA_DOCKER_USERNS_REMAP=default
+    # as stack.sh runs it, with nounset
+    export ND_NOUNSET=1
     run nd_phase stack pre-install
     [ "$status" -eq 0 ]
     [ "$(daemon_json data-root)" = "$XFS_DIR" ]
