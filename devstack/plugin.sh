@@ -17,12 +17,16 @@ if is_service_enabled n-cpu g-api; then
     if [[ "$1" == "stack" && "$2" == "pre-install" ]]; then
         if is_service_enabled n-cpu; then
             nova_docker_check_virt_driver
+            nova_docker_check_engine_settings
         fi
         echo_summary "Installing the Docker engine"
         install_docker_engine
         nova_docker_add_stack_user
         start_docker
         wait_for_docker
+        if is_service_enabled n-cpu; then
+            configure_nova_docker_engine
+        fi
         if is_service_enabled n-cpu && [[ "$NOVA_DOCKER_LXCFS" == "True" ]]; then
             echo_summary "Installing and starting LXCFS"
             install_nova_docker_lxcfs

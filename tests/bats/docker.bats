@@ -117,3 +117,18 @@ start_container() {
     run wait_for_docker
     [ "$status" -eq 0 ]
 }
+
+@test "engine options: the quota probe asks the real engine, and leaves nothing" {
+    source "$ND_REPO/devstack/lib/nova_docker"
+    local storage
+    storage=$(docker info --format '{{.Driver}} {{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}}')
+    if [[ "$storage" != "overlay2 extfs" ]]; then
+        skip "the engine's storage is '$storage'; this test knows the answer for overlay2 on extfs"
+    fi
+    run nd_engine_check_quota
+    [ "$status" -ne 0 ]
+    # the engine's own refusal, as it gave it
+    [[ "$output" == *"The Docker engine cannot limit a container's root disk: Error response from daemon: --storage-opt is supported only for overlay over xfs with 'pquota' mount option"* ]]
+    [ -z "$(docker images -q 'nova-docker/quota-probe')" ]
+    run ! grep -q quota-probe < <(docker ps -a --format '{{.Image}}')
+}

@@ -14,10 +14,30 @@ setup() {
         > "$ETC/glance/glance-api.conf"
     ARGS=(--nova-conf "$ETC/nova/nova.conf" --rootwrap-dir "$ETC/nova/rootwrap.d"
           --glance-conf "$ETC/glance/glance-api.conf" --pip "$ND_BIN/pip"
-          --systemd-dir "$ETC/systemd/system")
+          --systemd-dir "$ETC/systemd/system" --daemon-json "$ND_DAEMON_JSON"
+          --fstab "$ETC/fstab")
     DROPIN=$ETC/systemd/system/lxcfs.service.d/nova-docker.conf
     # the fake systemctl mounts LXCFS in this mount table
     export NOVA_DOCKER_MOUNTINFO NOVA_DOCKER_WAIT_TIMEOUT=5
+}
+
+teardown() {
+    # what a real XFS mount test left mounted
+    if [[ -n "${XFS_DIR:-}" ]] && mountpoint -q "$XFS_DIR" 2> /dev/null; then
+        umount "$XFS_DIR"
+    fi
+}
+
+# xfs_args: the XFS data root under the test's root
+xfs_args() {
+    XFS_DIR=$ND_ROOT/var/lib/docker-xfs
+    XFS_FILE=$ND_ROOT/var/lib/docker-xfs.img
+    XFS_ARGS=(--xfs-data-root --xfs-data-root-dir "$XFS_DIR" --xfs-data-root-file "$XFS_FILE")
+}
+
+daemon_json() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
+        "$ND_DAEMON_JSON" "$1"
 }
 
 require_root() {
@@ -255,4 +275,148 @@ require_root() {
 @test "never opens the Docker socket to everyone" {
     run grep -nE 'chmod|chown|setfacl' "$PROVISION"
     [[ "$output" != *docker.sock* && "$output" != *666* && "$output" != *777* ]]
+}
+
+# --- the engine's options --------------------------------------------------
+
+@test "--xfs-data-root --dry-run: every change printed, none made" {
+    xfs_args
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"would: install xfsprogs"* ]]
+    [[ "$output" == *"would: make $XFS_FILE (sparse, 20G)"* ]]
+    [[ "$output" == *"would: make XFS on $XFS_FILE"* ]]
+    [[ "$output" == *"would: mount $XFS_FILE at $XFS_DIR (XFS, pquota)"* ]]
+    [[ "$output" == *"would: add '$XFS_FILE $XFS_DIR xfs loop,pquota,nofail 0 0' to $ETC/fstab"* ]]
+    [[ "$output" == *"would: set data-root, storage-driver in $ND_DAEMON_JSON"* ]]
+    [[ "$output" == *"would: restart docker"* ]]
+    [[ "$output" == *"would: set [docker] root_disk_quota = enforce in $ETC/nova/nova.conf"* ]]
+    [ ! -e "$XFS_FILE" ] && [ ! -e "$ND_DAEMON_JSON" ] && [ ! -e "$ETC/fstab" ]
+    [ -z "$(nd_calls '^(mount|systemctl restart docker|docker .*create)')" ]
+}
+
+@test "--xfs-data-root for real: the engine on a loop-backed XFS with pquota" {
+    require_root
+    xfs_args
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --xfs-data-root-size 2G
+    [ "$status" -eq 0 ]
+    nd_calls '^apt-get install -y xfsprogs$' | grep -q .
+    [ "$(stat -c '%U %a %s' "$XFS_FILE")" = "root 600 $((2 * 1024 ** 3))" ]
+    [ "$(blkid -p -o value -s TYPE "$XFS_FILE")" = xfs ]
+    nd_calls "^mount -t xfs -o loop,pquota $XFS_FILE $XFS_DIR$" | grep -q .
+    grep -qxF "$XFS_FILE $XFS_DIR xfs loop,pquota,nofail 0 0" "$ETC/fstab"
+    grep -qxF "RequiresMountsFor=$XFS_DIR" "$ETC/systemd/system/docker.service.d/nova-docker-data-root.conf"
+    [ "$(daemon_json data-root)" = "$XFS_DIR" ]
+    [ "$(daemon_json storage-driver)" = overlay2 ]
+    nd_calls '^systemctl restart docker$' | grep -q .
+    nd_calls '^docker create --storage-opt size=1G ' | grep -q .
+    [[ "$output" == *"ok: the Docker engine limits root disks"* ]]
+    iniget "$ETC/nova/nova.conf" docker root_disk_quota | grep -qx enforce
+    nd_calls '^systemctl restart nova-compute$' | grep -q .
+
+    # again: nothing more to do
+    : > "$ND_CALLS"
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --xfs-data-root-size 2G
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^(apt-get|mount|systemctl restart)')" ]
+    [[ "$output" == *"ok: $XFS_DIR is XFS with project quotas"* ]]
+}
+
+@test "--xfs-data-root keeps a root_disk_quota nova.conf sets" {
+    require_root
+    xfs_args
+    printf '[docker]\nroot_disk_quota = warn\n' >> "$ETC/nova/nova.conf"
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}"
+    [ "$status" -eq 0 ]
+    iniget "$ETC/nova/nova.conf" docker root_disk_quota | grep -qx warn
+}
+
+@test "engine options: bad values, each a clear error, nothing done" {
+    xfs_args
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --xfs-data-root-size 10
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--xfs-data-root-size must be a size such as 20G"*"not '10'"* ]]
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --xfs-data-root-size big
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"not 'big'"* ]]
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --xfs-data-root-dir docker
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--xfs-data-root-dir must be an absolute path"* ]]
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --xfs-data-root-file "$XFS_DIR/img"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--xfs-data-root-file ($XFS_DIR/img) cannot be in the directory it is mounted at"* ]]
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --userns-remap nobody-here
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--userns-remap: no user 'nobody-here'"* ]]
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --userns-remap nova
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--userns-remap: 'nova' owns no subordinate ids"* ]]
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --userns-remap
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--userns-remap needs a value"* ]]
+    [ -z "$(nd_calls '^(apt-get|mount|systemctl|docker )')" ]
+}
+
+@test "--xfs-data-root: an engine with containers or images is not moved off them" {
+    require_root
+    xfs_args
+    echo "0 4" > "$ND_STATE/docker-counts"
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"The Docker engine holds 0 containers and 4 images in /var/lib/docker"*"(--leave-engine-contents)"* ]]
+    [ ! -e "$XFS_FILE" ] && [ ! -e "$ND_DAEMON_JSON" ]
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --leave-engine-contents
+    [ "$status" -eq 0 ]
+    [ "$(daemon_json data-root)" = "$XFS_DIR" ]
+}
+
+@test "--userns-remap with --no-restart: written, the engine not restarted, said so" {
+    require_root
+    run "$PROVISION" --distro debian "${ARGS[@]}" --userns-remap default --no-restart
+    [ "$status" -eq 0 ]
+    [ "$(daemon_json userns-remap)" = default ]
+    [ -z "$(nd_calls '^systemctl restart')" ]
+    [[ "$output" == *"warning: docker runs without the new settings of $ND_DAEMON_JSON until 'systemctl restart docker' (--no-restart)"* ]]
+    # with the restart, checked
+    rm "$ND_DAEMON_JSON"
+    run "$PROVISION" --distro debian "${ARGS[@]}" --userns-remap default
+    [ "$status" -eq 0 ]
+    nd_calls '^systemctl restart docker$' | grep -q .
+    [[ "$output" == *"ok: the Docker engine remaps user namespaces"* ]]
+}
+
+# real_xfs_args: the real mount(8) and the real mount table
+real_xfs_args() {
+    require_root
+    xfs_args
+    rm "$ND_BIN/mount"
+    export NOVA_DOCKER_MOUNTINFO=/proc/self/mountinfo
+    ARGS+=(--no-lxcfs --xfs-data-root-size 1G)
+}
+
+@test "real kernel: the XFS file mounted with project quotas" {
+    if [ ! -e /proc/fs/xfs/xqmstat ]; then
+        skip "this kernel lacks XFS quota support (CONFIG_XFS_QUOTA; no /proc/fs/xfs/xqmstat)"
+    fi
+    real_xfs_args
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}"
+    [ "$status" -eq 0 ]
+    grep -q " $XFS_DIR .* - xfs /dev/loop[0-9]* .*prjquota" /proc/self/mountinfo
+    grep -qxF "$XFS_FILE $XFS_DIR xfs loop,pquota,nofail 0 0" "$ETC/fstab"
+}
+
+@test "real kernel without XFS quotas: a clear error, nothing persisted" {
+    if [ -e /proc/fs/xfs/xqmstat ]; then
+        skip "this kernel has XFS quota support"
+    fi
+    real_xfs_args
+    run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Could not mount $XFS_FILE at $XFS_DIR with project quotas (pquota): this kernel lacks XFS quota support (CONFIG_XFS_QUOTA; no /proc/fs/xfs/xqmstat)"* ]]
+    # the real mkfs.xfs made it; nothing mounted, no loop device kept
+    [ "$(blkid -p -o value -s TYPE "$XFS_FILE")" = xfs ]
+    run ! mountpoint -q "$XFS_DIR"
+    [ -z "$(losetup -j "$XFS_FILE")" ]
+    [ ! -e "$ETC/fstab" ] && [ ! -e "$ND_DAEMON_JSON" ]
+    [ -z "$(nd_calls '^systemctl restart docker')" ]
 }

@@ -67,6 +67,9 @@ function fake_systemctl {
         *" is-active "*|*" is-enabled "*) state_has active "$unit" ;;
         *" start "*|*" --now "*|*" restart "*)
             state_add active "$unit"
+            if [[ "$unit" == docker ]]; then
+                fake_docker_reads_config
+            fi
             if [[ "$unit" == lxcfs && ! -e $ND_STATE/lxcfs-broken ]]; then
                 state_add mountinfo "$LXCFS_MOUNT"
             fi
@@ -77,6 +80,38 @@ function fake_systemctl {
                 state_del mountinfo "$LXCFS_MOUNT"
             fi
             ;;
+    esac
+}
+
+# fake_docker_reads_config: the engine reads $ND_DAEMON_JSON as it starts
+# (into $ND_STATE/docker-config), unless $ND_STATE/docker-ignores-config
+function fake_docker_reads_config {
+    if [[ -f ${ND_DAEMON_JSON:-} && ! -e $ND_STATE/docker-ignores-config ]]; then
+        cp "$ND_DAEMON_JSON" "$ND_STATE/docker-config"
+    fi
+}
+
+# mount: XFS with pquota mounts at its directory in $ND_STATE/mountinfo;
+# the kernel refuses pquota with $ND_STATE/xfs-no-quota, or ignores it
+# with $ND_STATE/xfs-noquota-mount
+function fake_mount {
+    local dir=${!#} options=rw,attr2,inode64,prjquota
+    if [[ -e $ND_STATE/xfs-no-quota ]]; then
+        echo "mount: $dir: wrong fs type, bad option, bad superblock on /dev/loop0, missing codepage or helper program, or other error." >&2
+        return 32
+    fi
+    if [[ -e $ND_STATE/xfs-noquota-mount ]]; then
+        options=rw,attr2,inode64,noquota
+    fi
+    state_add mountinfo "61 22 7:0 / $dir rw,relatime - xfs /dev/loop0 $options"
+}
+
+# getent group|passwd <name>: the groups and users of $ND_STATE
+function fake_getent {
+    case "$1" in
+        group) state_has groups "$2" ;;
+        passwd) state_has users "$2" ;;
+        *) return 2 ;;
     esac
 }
 
@@ -141,6 +176,43 @@ function fake_curl {
     fi
 }
 
+# fake_docker_info <format>: the engine's data root, storage driver and
+# security options from the daemon.json it read; "<containers> <images>"
+# from $ND_STATE/docker-counts
+function fake_docker_info {
+    local out=$1 counts root driver security
+    read -r root driver security < <(python3 -c '
+import json, sys
+try:
+    conf = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    conf = {}
+root = conf.get("data-root", "/var/lib/docker")
+security = "[name=seccomp,profile=builtin]"
+if conf.get("userns-remap"):
+    root += "/100000.100000"
+    security = "[name=seccomp,profile=builtin,name=userns]"
+print(root, conf.get("storage-driver", "overlay2"), security)
+' "$ND_STATE/docker-config")
+    counts=$(cat "$ND_STATE/docker-counts" 2> /dev/null || echo "0 0")
+    out=${out//'{{.Containers}} {{.Images}}'/$counts}
+    out=${out//'{{.DockerRootDir}}'/$root}
+    out=${out//'{{.Driver}}'/$driver}
+    out=${out//'{{.SecurityOptions}}'/$security}
+    echo "$out"
+}
+
+# fake_docker_create: the engine takes --storage-opt size unless
+# $ND_STATE/docker-no-quota
+function fake_docker_create {
+    if [[ " $* " == *" --storage-opt "* && -e $ND_STATE/docker-no-quota ]]; then
+        echo "Error response from daemon: --storage-opt is supported only for overlay over xfs with 'pquota' mount option" >&2
+        return 1
+    fi
+    state_add docker-created "$*"
+    echo 0123456789ab
+}
+
 # docker: the engine is up, down or hangs ($ND_STATE/docker); containers
 # in $ND_STATE/docker-ps, images in $ND_STATE/docker-images
 function fake_docker {
@@ -156,6 +228,8 @@ function fake_docker {
         save) echo "docker save of $2" ;;
         image) [[ "$2" != inspect ]] || state_has docker-images "$3" || return 1 ;;
         import) state_add docker-images "${!#}" ;;
+        info) fake_docker_info "$3" ;;
+        create) fake_docker_create "${@:2}"; return ;;
         rmi) state_del docker-images "$2" ;;
     esac
     return 0
@@ -206,7 +280,8 @@ case "$NAME" in
     gpasswd) state_del "member-$2" "$3" ;;
     groupadd) state_add groups "${!#}" ;;
     groupdel) state_del groups "$1" ;;
-    getent) [[ "$1" == group ]] && state_has groups "$2" ;;
+    getent) fake_getent "$@" ;;
+    mount) fake_mount "$@" ;;
     id) fake_id "$@" ;;
     curl) fake_curl "$@" ;;
     docker) fake_docker "$@" ;;

@@ -50,7 +50,10 @@ function nd_require_docker {
 }
 
 # the commands fake_command.bash stands in for
-ND_FAKES="sudo systemctl service apt-get dnf dpkg rpm usermod gpasswd groupadd groupdel getent id curl docker openstack pip edit-constraints"
+ND_FAKES="sudo systemctl service apt-get dnf dpkg rpm usermod gpasswd groupadd groupdel getent id curl docker openstack pip edit-constraints mount"
+
+# the commands run for real although they may live beside dockerd
+ND_REAL_TOOLS="mkfs.xfs mkfs.ext4 blkid xfs_db losetup mountpoint umount"
 
 # _nd_path_without <command>: PATH without the directories holding it
 function _nd_path_without {
@@ -124,12 +127,22 @@ function nd_setup {
     ND_BIN=$BATS_TEST_TMPDIR/bin
     ND_STATE=$BATS_TEST_TMPDIR/state
     ND_CALLS=$BATS_TEST_TMPDIR/calls
-    export ND_BIN ND_STATE ND_CALLS
+    # the engine's configuration file, which the fake engine reads
+    ND_DAEMON_JSON=$ND_ROOT/etc/docker/daemon.json
+    export ND_BIN ND_STATE ND_CALLS ND_DAEMON_JSON
     mkdir -p "$ND_ROOT" "$ND_BIN" "$ND_STATE/downloads"
     : > "$ND_CALLS"
     local fake
     for fake in $ND_FAKES; do
         ln -s "$ND_REPO/tests/bats/helpers/fake_command.bash" "$ND_BIN/$fake"
+    done
+    # the file system tools run for real on the tests' own files; they
+    # live beside dockerd, in a directory left out of PATH below
+    local tool real
+    for tool in $ND_REAL_TOOLS; do
+        if real=$(command -v "$tool"); then
+            ln -s "$real" "$ND_BIN/$tool"
+        fi
     done
     # no Docker engine installed, as far as the code under test can see
     PATH=$ND_BIN:$(_nd_path_without dockerd)
@@ -191,6 +204,11 @@ function nd_setup {
     NOVA_DOCKER_APT_DIR=$ND_ROOT/etc/apt
     NOVA_DOCKER_YUM_REPOS_DIR=$ND_ROOT/etc/yum.repos.d
     NOVA_DOCKER_SYSTEMD_DIR=$ND_ROOT/etc/systemd/system
+    NOVA_DOCKER_DAEMON_JSON=$ND_DAEMON_JSON
+    NOVA_DOCKER_FSTAB=$ND_ROOT/etc/fstab
+    # the users that own subordinate ids
+    ND_ENGINE_SUBUID=$ND_ROOT/etc/subuid
+    ND_ENGINE_SUBGID=$ND_ROOT/etc/subgid
     # the machine's mount table: the root file system, and LXCFS once
     # lxcfs.service runs
     NOVA_DOCKER_MOUNTINFO=$ND_STATE/mountinfo
