@@ -61,6 +61,9 @@ make_repo() {
 @test "plugin repository: the working tree's tracked files, committed or not" {
     REPO_DIR=$BATS_TEST_TMPDIR/tree
     make_repo "$REPO_DIR"
+    mkdir -p "$REPO_DIR/tests/e2e/loopfile"
+    echo plugin > "$REPO_DIR/tests/e2e/loopfile/plugin"
+    git -C "$REPO_DIR" add tests
     echo "v2, not committed" > "$REPO_DIR/tracked"
     echo "untracked" > "$REPO_DIR/untracked"
     e2e_plugin_repo
@@ -145,6 +148,54 @@ make_repo() {
     [[ "$output" == *$'\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n'* ]]
     [[ "$output" != *"NEUTRON_CREATE_INITIAL_NETWORKS=False"* ]]
     [[ "$output" != *"create_isolated_networks"* ]]
+}
+
+@test "local.conf: Cinder with the loop file backend, blank volumes formatted" {
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,c-api,c-sch,c-vol\n'* ]]
+    [[ "$output" == *$'\nCINDER_ENABLED_BACKENDS=loopfile:loopfile-1\n'* ]]
+    [[ "$output" == *$'\nenable_plugin nova-docker-e2e-loopfile file:///opt/e2e/plugin.git e2e-loopfile\n'* ]]
+    [[ "$output" == *$'[[post-config|$NOVA_CPU_CONF]]\n[docker]\nformat_blank_volumes = True\n'* ]]
+}
+
+@test "plugin repository: the Cinder stand-in's plugin as a branch of its own" {
+    e2e_plugin_repo
+    git clone -q -b e2e-loopfile "$E2E_WORK/plugin.git" "$BATS_TEST_TMPDIR/clone"
+    # laid out as DevStack's enable_plugin expects, with its driver
+    [ -f "$BATS_TEST_TMPDIR/clone/devstack/plugin.sh" ]
+    [ -f "$BATS_TEST_TMPDIR/clone/e2e_loopfile/driver.py" ]
+    [ -f "$BATS_TEST_TMPDIR/clone/loopfile.filters" ]
+    [ ! -e "$BATS_TEST_TMPDIR/clone/novadocker" ]
+}
+
+@test "loopfile plugin: lib/cinder's backend hooks, and its driver and filters installed after configure_cinder" {
+    local plugin=$E2E_DIR/loopfile/devstack/plugin.sh
+    CINDER_CONF=$BATS_TEST_TMPDIR/cinder.conf
+    CINDER_CONF_DIR=$BATS_TEST_TMPDIR/etc-cinder
+    CINDER_STATE_PATH=$BATS_TEST_TMPDIR/cinder-state
+    CINDER_BIN_DIR=$BATS_TEST_TMPDIR/venv/bin
+    mkdir -p "$CINDER_CONF_DIR/rootwrap.d" "$CINDER_BIN_DIR" "$BATS_TEST_TMPDIR/venv/lib"
+    printf '#!/bin/sh\necho %s\n' "$BATS_TEST_TMPDIR/venv/lib" > "$CINDER_BIN_DIR/python3"
+    chmod +x "$CINDER_BIN_DIR/python3"
+    source "$ND_REPO/tests/bats/helpers/devstack_functions.bash"
+    ENABLED_SERVICES=c-api,c-sch,c-vol
+    # root here, as in the gate; the harness has no sudo
+    sudo() { "$@"; }
+    source "$E2E_DIR/loopfile/devstack/settings"
+    source "$plugin" stack post-config
+    # cinder-volume's Python finds the driver in the plugin's checkout
+    [ "$(cat "$BATS_TEST_TMPDIR/venv/lib/nova-docker-e2e-loopfile.pth")" = "$E2E_DIR/loopfile" ]
+    cmp "$E2E_DIR/loopfile/loopfile.filters" "$CINDER_CONF_DIR/rootwrap.d/nova-docker-e2e-loopfile.filters"
+    configure_cinder_backend_loopfile loopfile-1
+    [ "$(iniget "$CINDER_CONF" loopfile-1 volume_driver)" = e2e_loopfile.driver.LoopFileDriver ]
+    [ "$(iniget "$CINDER_CONF" loopfile-1 volume_backend_name)" = loopfile-1 ]
+    [ "$(iniget "$CINDER_CONF" loopfile-1 loopfile_volumes_dir)" = "$CINDER_STATE_PATH/loopfile-volumes" ]
+}
+
+@test "container: loop-control and the loop block devices for the Cinder stand-in" {
+    [ "${E2E_LOOP_FLAGS[*]}" = "--device /dev/loop-control --device-cgroup-rule=b 7:* rmw" ]
+    grep -q '"${E2E_LOOP_FLAGS\[@\]}"' "$E2E_DIR/lib/container"
 }
 
 @test "local.conf: a URL GIT_BASE is passed through, nothing mounted for it" {

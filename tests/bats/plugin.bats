@@ -611,6 +611,24 @@ prepared_rootfs() {
     [ "$(iniget "$TEMPEST_CONFIG" scenario img_disk_format)" = raw ]
 }
 
+@test "test-config: with Cinder, no extend of attached volumes; without, no volume flags" {
+    echo "cirros the-image-id" > "$ND_STATE/glance"
+    ENABLED_SERVICES+=,c-api,c-sch,c-vol
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$TEMPEST_CONFIG" volume-feature-enabled extend_attached_volume)" = False ]
+    [ "$(iniget "$TEMPEST_CONFIG" volume-feature-enabled extend_attached_encrypted_volume)" = False ]
+    local feature
+    for feature in volume_multiattach swap_volume attach_encrypted_volume; do
+        [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = False ]
+    done
+    rm "$TEMPEST_CONFIG"
+    ENABLED_SERVICES=${ENABLED_SERVICES%,c-api,c-sch,c-vol}
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ -z "$(iniget "$TEMPEST_CONFIG" volume-feature-enabled extend_attached_volume)" ]
+}
+
 @test "test-config: nothing without tempest" {
     ENABLED_SERVICES=key,n-cpu,g-api
     run nd_phase stack test-config
