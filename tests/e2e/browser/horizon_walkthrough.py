@@ -63,6 +63,11 @@ class StepFailed(Exception):
     """A step did not see what it expected."""
 
 
+def exactly(text):
+    """A pattern of that text alone, spaces around it aside."""
+    return re.compile(r'^\s*%s\s*$' % re.escape(text))
+
+
 def excerpt(text, limit=600):
     text = ' '.join((text or '').split())
     return text if len(text) <= limit else text[:limit] + '...'
@@ -151,7 +156,7 @@ class Walkthrough(object):
         """Click the action of that label: the row's button or its menu's."""
         cell = row.locator('td.actions_column')
         direct = cell.locator('button, a').filter(
-            has_text=re.compile(r'^\s*%s\s*$' % re.escape(label)))
+            has_text=exactly(label))
         if not direct.first.is_visible():
             self.expect_visible(cell.locator('.dropdown-toggle'),
                                 'the Actions menu of the row').click()
@@ -196,7 +201,7 @@ class Walkthrough(object):
 
     def wizard_step(self, title):
         self.page.locator('.wizard-nav li a').filter(
-            has_text=re.compile(r'^\s*%s\s*$' % title)).click()
+            has_text=exactly(title)).click()
 
     # -- the steps ----------------------------------------------------------
 
@@ -225,6 +230,26 @@ class Walkthrough(object):
         if user.inner_text().strip() != self.args.user:
             raise StepFailed('expected the user menu to name %s, it says %s'
                              % (self.args.user, user.inner_text()))
+        self.choose_project()
+
+    def choose_project(self):
+        # a user with roles on several projects lands on any of them
+        current = self.page.locator('.context-project')
+        if current.first.inner_text().strip() == self.args.project:
+            return
+        self.expect_visible(
+            self.page.locator('a.dropdown-toggle').filter(
+                has=self.page.locator('.context-overview')),
+            'the project menu').click()
+        self.expect_visible(
+            self.page.locator('a').filter(has=self.page.locator(
+                '.dropdown-title').filter(has_text=exactly(
+                    self.args.project))),
+            'the project %s in the project menu' % self.args.project).click()
+        self.page.wait_for_load_state()
+        if current.first.inner_text().strip() != self.args.project:
+            raise StepFailed('expected the project %s, the header says %s'
+                             % (self.args.project, current.first.inner_text()))
 
     def launch(self):
         self.open_panel('project/instances', 'Instances')
@@ -243,7 +268,7 @@ class Walkthrough(object):
         # the booting image's own disk: the driver boots no volume, and
         # where Cinder is, Horizon may default to a new one
         no_volume = wizard.locator('label#vol-create').filter(
-            has_text=re.compile(r'^\s*No\s*$'))
+            has_text=exactly('No'))
         if no_volume.count() and no_volume.first.is_visible():
             no_volume.first.click()
         if wizard.locator('#volume-size').is_visible():
@@ -304,7 +329,7 @@ class Walkthrough(object):
 
         def has_boot_output():
             self.page.locator('ul.nav-tabs a').filter(
-                has_text=re.compile(r'^\s*Log\s*$')).click()
+                has_text=exactly('Log')).click()
             log = self.page.locator('#instance_details__log pre.logs')
             try:
                 log.wait_for(timeout=10000)
@@ -317,7 +342,7 @@ class Walkthrough(object):
 
     def console_tab(self):
         self.page.locator('ul.nav-tabs a').filter(
-            has_text=re.compile(r'^\s*Console\s*$')).click()
+            has_text=exactly('Console')).click()
         self.expect_visible(
             self.page.locator('#instance_details__console iframe'),
             'the console\'s frame (without a console type Nova gives, '
@@ -410,6 +435,7 @@ def parse_args(argv):
                         help='the dashboard, e.g. http://192.0.2.10/dashboard')
     parser.add_argument('--user', default='demo')
     parser.add_argument('--password', required=True)
+    parser.add_argument('--project', default='demo')
     parser.add_argument('--domain', default='Default',
                         help='where the login form asks for one')
     parser.add_argument('--image', default='cirros')
