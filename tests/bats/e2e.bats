@@ -18,6 +18,8 @@ setup() {
     E2E_NETWORKING=ovs
     E2E_PROFILE=full
     E2E_TEMPEST_REGEX=
+    E2E_HORIZON=1
+    E2E_BROWSER=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
@@ -29,6 +31,7 @@ setup() {
     source "$E2E_DIR/lib/container"
     source "$E2E_DIR/lib/devstack"
     source "$E2E_DIR/lib/report"
+    source "$E2E_DIR/lib/browser"
 }
 
 # a git repository with one commit, at $1
@@ -357,4 +360,56 @@ MI
     ! _nd_cgroup_mounted net_cls,net_prio
     # a controller's name inside another's is no match
     ! _nd_cgroup_mounted cpuacct
+}
+
+@test "local.conf: Horizon by default, none with E2E_HORIZON=0" {
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,horizon\n'* ]]
+    E2E_HORIZON=0
+    run _e2e_local_conf
+    [[ "$output" != *horizon* ]]
+}
+
+@test "browser: on by default with Horizon and a network to launch on" {
+    [ "$E2E_BROWSER" = 1 ]
+    E2E_NETWORKING=none
+    [ "$(_e2e_browser_default)" = 0 ]
+    E2E_NETWORKING=ovs E2E_HORIZON=0
+    [ "$(_e2e_browser_default)" = 0 ]
+}
+
+@test "browser: E2E_BROWSER=1 without what it drives is a clear error" {
+    E2E_BROWSER=1 E2E_NETWORKING=none
+    run e2e_browser_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_BROWSER=1 needs E2E_NETWORKING=ovs"* ]]
+    E2E_NETWORKING=ovs E2E_HORIZON=0
+    run e2e_browser_check_settings
+    [[ "$output" == *"E2E_BROWSER=1 needs E2E_HORIZON=1"* ]]
+    E2E_BROWSER=yes
+    run e2e_browser_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_BROWSER=yes: use 1"* ]]
+    E2E_BROWSER=0 E2E_NETWORKING=none
+    run e2e_browser_check_settings
+    [ "$status" -eq 0 ]
+}
+
+@test "report: the browser's screenshots and its failure, or why it did not run" {
+    E2E_RECORD=$BATS_TEST_TMPDIR/LAST_RUN.md
+    : > "$E2E_LOGS/steps.txt"
+    : > "$E2E_LOGS/commits.txt"
+    echo "Tempest regex: x" > "$E2E_LOGS/tempest.txt"
+    E2E_BROWSER=0
+    e2e_write_report PASSED 1 2>/dev/null
+    grep -qx 'Not run (E2E_BROWSER=0).' "$E2E_RECORD"
+    mkdir "$E2E_LOGS/browser"
+    touch "$E2E_LOGS/browser/01-login.png" "$E2E_LOGS/browser/02-launch-wizard-FAILED.png"
+    printf 'STEP login 1.0 ok\nFAILED step launch-wizard: expected the wizard\n' > "$E2E_LOGS/browser.txt"
+    e2e_write_report FAILED 1 2>/dev/null
+    grep -qx -- '- `browser/01-login.png`' "$E2E_RECORD"
+    grep -qx -- '- `browser/02-launch-wizard-FAILED.png`' "$E2E_RECORD"
+    grep -qx '> FAILED step launch-wizard: expected the wizard' "$E2E_RECORD"
+    ! grep -q 'Not run' "$E2E_RECORD"
 }
