@@ -637,7 +637,10 @@ inittab_of() {
     [ "${lines[-1]}" = "::respawn:/bin/login" ]
     [[ "$output" == *"#::ctrlaltdel:/sbin/reboot"* ]]
     [[ "$output" == *"::sysinit:/etc/init.d/rc.sysinit"* ]]
-    # the release's own rootfs stays as it was, and so does the plain image's
+    # docker import refuses a path twice
+    [ "$(tar -tf "$rootfs" | grep -cx etc/inittab)" -eq 1 ]
+    [ "$(tar -tf "$rootfs" | sort | uniq -d)" = "" ]
+    # the plain image's rootfs is another file
     [ ! -e "$(prepared_rootfs)" ]
     tar -tf "$rootfs" | grep -qx etc/dropbear
 }
@@ -659,7 +662,9 @@ inittab_of() {
     ENABLED_SERVICES+=,n-sproxy
     run nd_phase stack extra
     [ "$status" -eq 0 ]
-    run inittab_of "$FILES/nova-docker-cirros-0.5.3-x86_64-lxc-login.tar"
+    local rootfs=$FILES/nova-docker-cirros-0.5.3-x86_64-lxc-login.tar
+    [ "$(tar -tf "$rootfs" | sort | uniq -d)" = "" ]
+    run inittab_of "$rootfs"
     [ "${lines[-1]}" = "::respawn:/bin/login" ]
     [ "$(grep -c ctrlaltdel <<< "$output")" -eq 1 ]
     [[ "$output" == *"#::ctrlaltdel:/sbin/reboot"* ]]
