@@ -159,6 +159,8 @@ def test_logs_in_and_reads_the_answer(proxy):
     assert 'e2e login:' in result.stderr
     assert 'echo e2e-console-$((40 + 2))' in result.stderr
     assert 'gocubsgo' not in result.stderr
+    # and logged out, for the console's next user
+    assert result.stderr.rstrip().endswith('exit')
 
 
 def test_without_a_login_prompt_types_the_command(proxy):
