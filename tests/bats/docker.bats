@@ -117,3 +117,16 @@ start_container() {
     run wait_for_docker
     [ "$status" -eq 0 ]
 }
+
+@test "extra: with the serial console, the engine takes the image with a login on its console" {
+    nd_require_cirros_rootfs
+    cp "$ROOTFS" "$FILES/"
+    ENABLED_SERVICES+=,n-sproxy
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    run docker run --rm --network none "$NOVA_DOCKER_CIRROS_IMAGE" cat /etc/inittab
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "::respawn:/bin/login" ]
+    [[ "$output" == *"#::ctrlaltdel:/sbin/reboot"* ]]
+    [[ "$output" == *"::sysinit:/etc/init.d/rc.sysinit"* ]]
+}

@@ -199,6 +199,87 @@ make_repo() {
 @test "container: loop-control and the loop block devices for the Cinder stand-in" {
     [ "${E2E_LOOP_FLAGS[*]}" = "--device /dev/loop-control --device-cgroup-rule=b 7:* rmw" ]
     grep -q '"${E2E_LOOP_FLAGS\[@\]}"' "$E2E_DIR/lib/container"
+@test "local.conf: the serial console proxy, and Heat from GIT_BASE with networks" {
+    mkdir -p "$BATS_TEST_TMPDIR/git/openstack/devstack.git"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,n-sproxy\n'* ]]
+    [[ "$output" == *$'\nenable_plugin heat file:///opt/e2e/git/openstack/heat.git\n'* ]]
+    E2E_NETWORKING=none
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,n-sproxy\n'* ]]
+    [[ "$output" != *"heat"* ]]
+}
+
+# heat_mirror: a heat.git in the mirror whose DevStack plugin names its
+# Tempest image as heat's does
+heat_mirror() {
+    local repo=$BATS_TEST_TMPDIR/heat-src
+    mkdir -p "$repo/devstack/lib"
+    echo '    HEAT_TEST_FEDORA_IMAGE_PATH=releases/37/Cloud/x86_64/images/Fedora-Cloud-Base-37-1.7.x86_64.qcow2' \
+        > "$repo/devstack/lib/heat"
+    git init -q "$repo"
+    git -C "$repo" add devstack
+    git -C "$repo" -c user.name=t -c user.email=t@example.com commit -q -m one
+    mkdir -p "$E2E_GIT_BASE/openstack"
+    git clone -q --bare "$repo" "$E2E_GIT_BASE/openstack/heat.git"
+}
+
+@test "files: Heat's Tempest image is an empty qcow2 of the name heat's plugin uploads" {
+    command -v qemu-img > /dev/null || skip "needs qemu-img (qemu-utils)"
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    heat_mirror
+    e2e_files
+    run qemu-img info "$E2E_WORK/files/Fedora-Cloud-Base-37-1.7.x86_64.qcow2"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'\nfile format: qcow2\n'* ]]
+}
+
+@test "files: no Heat image without networks (no Heat) or without a heat mirror" {
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    heat_mirror
+    E2E_NETWORKING=none
+    e2e_files
+    [ -z "$(ls "$E2E_WORK/files" | grep -i fedora)" ]
+    E2E_NETWORKING=ovs E2E_GIT_BASE=https://opendev.org
+    e2e_files
+    [ -z "$(ls "$E2E_WORK/files" | grep -i fedora)" ]
+}
+
+@test "files: a Heat image qemu-img cannot make is a clear error" {
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    heat_mirror
+    qemu-img() { return 1; }
+    run e2e_files
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"could not make Heat's test image Fedora-Cloud-Base-37-1.7.x86_64.qcow2"* ]]
+}
+
+@test "guest: the Heat steps' template is the repository's" {
+    source "$E2E_DIR/guest/heat-steps"
+    [ -f "$ND_REPO/${HEAT_TEMPLATE#/opt/stack/nova-docker/}" ]
+}
+
+@test "guest: the console client's Python gets websocket-client only when it lacks it" {
+    source "$E2E_DIR/guest/console-steps"
+    E2E_VENV=$BATS_TEST_TMPDIR/venv
+    mkdir -p "$E2E_VENV/bin"
+    printf '#!/bin/sh\necho "pip $*" >> %s/pip-calls\n' "$BATS_TEST_TMPDIR" > "$E2E_VENV/bin/pip"
+    printf '#!/bin/sh\n[ -e %s/has-websocket ]\n' "$BATS_TEST_TMPDIR" > "$E2E_VENV/bin/python3"
+    chmod +x "$E2E_VENV/bin/pip" "$E2E_VENV/bin/python3"
+    run console_python
+    [ "$status" -eq 0 ]
+    [ "$output" = "$E2E_VENV/bin/python3" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/pip-calls")" = "pip install -q -c /opt/stack/requirements/upper-constraints.txt websocket-client" ]
+    rm "$BATS_TEST_TMPDIR/pip-calls"
+    touch "$BATS_TEST_TMPDIR/has-websocket"
+    run console_python
+    [ "$output" = "$E2E_VENV/bin/python3" ]
+    [ ! -e "$BATS_TEST_TMPDIR/pip-calls" ]
 }
 
 @test "local.conf: a URL GIT_BASE is passed through, nothing mounted for it" {
@@ -306,12 +387,12 @@ SKIPPED 1 Live migration is not available." ]
     [[ "$output" == *"E2E_PROFILE=fast: use full"*"or quick"* ]]
 }
 
-@test "host: the gate installs debootstrap and git, then starts the engine" {
+@test "host: the gate installs git, debootstrap and qemu-utils, then starts the engine" {
     nd_install_packages() { echo "install $*" >> "$BATS_TEST_TMPDIR/calls"; }
     nd_install_docker() { echo "install-docker" >> "$BATS_TEST_TMPDIR/calls"; }
     nd_start_docker() { echo "start-docker" >> "$BATS_TEST_TMPDIR/calls"; }
     e2e_host_setup
-    [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "install git debootstrap
+    [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "install git debootstrap qemu-utils
 install-docker
 start-docker" ]
 }
