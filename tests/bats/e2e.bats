@@ -199,6 +199,8 @@ make_repo() {
 @test "container: loop-control and the loop block devices for the Cinder stand-in" {
     [ "${E2E_LOOP_FLAGS[*]}" = "--device /dev/loop-control --device-cgroup-rule=b 7:* rmw" ]
     grep -q '"${E2E_LOOP_FLAGS\[@\]}"' "$E2E_DIR/lib/container"
+}
+
 @test "local.conf: the serial console proxy, and Heat from GIT_BASE with networks" {
     mkdir -p "$BATS_TEST_TMPDIR/git/openstack/devstack.git"
     E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
