@@ -47,6 +47,9 @@ if is_service_enabled n-cpu g-api; then
         if is_service_enabled g-api; then
             configure_glance_for_docker
         fi
+        if is_service_enabled horizon; then
+            configure_horizon_for_docker
+        fi
 
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         if is_service_enabled g-api; then

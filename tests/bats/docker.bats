@@ -132,3 +132,16 @@ start_container() {
     [ -z "$(docker images -q 'nova-docker/quota-probe')" ]
     run ! grep -q quota-probe < <(docker ps -a --format '{{.Image}}')
 }
+
+@test "extra: with the serial console, the engine takes the image with a login on its console" {
+    nd_require_cirros_rootfs
+    cp "$ROOTFS" "$FILES/"
+    ENABLED_SERVICES+=,n-sproxy
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    run docker run --rm --network none "$NOVA_DOCKER_CIRROS_IMAGE" cat /etc/inittab
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "::respawn:/bin/login" ]
+    [[ "$output" == *"#::ctrlaltdel:/sbin/reboot"* ]]
+    [[ "$output" == *"::sysinit:/etc/init.d/rc.sysinit"* ]]
+}

@@ -18,6 +18,8 @@ setup() {
     E2E_NETWORKING=ovs
     E2E_PROFILE=full
     E2E_TEMPEST_REGEX=
+    E2E_HORIZON=1
+    E2E_BROWSER=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
@@ -29,6 +31,7 @@ setup() {
     source "$E2E_DIR/lib/container"
     source "$E2E_DIR/lib/devstack"
     source "$E2E_DIR/lib/report"
+    source "$E2E_DIR/lib/browser"
 }
 
 # a git repository with one commit, at $1
@@ -61,6 +64,9 @@ make_repo() {
 @test "plugin repository: the working tree's tracked files, committed or not" {
     REPO_DIR=$BATS_TEST_TMPDIR/tree
     make_repo "$REPO_DIR"
+    mkdir -p "$REPO_DIR/tests/e2e/loopfile"
+    echo plugin > "$REPO_DIR/tests/e2e/loopfile/plugin"
+    git -C "$REPO_DIR" add tests
     echo "v2, not committed" > "$REPO_DIR/tracked"
     echo "untracked" > "$REPO_DIR/untracked"
     e2e_plugin_repo
@@ -145,6 +151,137 @@ make_repo() {
     [[ "$output" == *$'\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n'* ]]
     [[ "$output" != *"NEUTRON_CREATE_INITIAL_NETWORKS=False"* ]]
     [[ "$output" != *"create_isolated_networks"* ]]
+}
+
+@test "local.conf: Cinder with the loop file backend, blank volumes formatted" {
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,c-api,c-sch,c-vol\n'* ]]
+    [[ "$output" == *$'\nCINDER_ENABLED_BACKENDS=loopfile:loopfile-1\n'* ]]
+    [[ "$output" == *$'\nenable_plugin nova-docker-e2e-loopfile file:///opt/e2e/plugin.git e2e-loopfile\n'* ]]
+    [[ "$output" == *$'[[post-config|$NOVA_CPU_CONF]]\n[docker]\nformat_blank_volumes = True\n'* ]]
+}
+
+@test "plugin repository: the Cinder stand-in's plugin as a branch of its own" {
+    e2e_plugin_repo
+    git clone -q -b e2e-loopfile "$E2E_WORK/plugin.git" "$BATS_TEST_TMPDIR/clone"
+    # laid out as DevStack's enable_plugin expects, with its driver
+    [ -f "$BATS_TEST_TMPDIR/clone/devstack/plugin.sh" ]
+    [ -f "$BATS_TEST_TMPDIR/clone/e2e_loopfile/driver.py" ]
+    [ -f "$BATS_TEST_TMPDIR/clone/loopfile.filters" ]
+    [ ! -e "$BATS_TEST_TMPDIR/clone/novadocker" ]
+}
+
+@test "loopfile plugin: lib/cinder's backend hooks, and its driver and filters installed after configure_cinder" {
+    local plugin=$E2E_DIR/loopfile/devstack/plugin.sh
+    CINDER_CONF=$BATS_TEST_TMPDIR/cinder.conf
+    CINDER_CONF_DIR=$BATS_TEST_TMPDIR/etc-cinder
+    CINDER_STATE_PATH=$BATS_TEST_TMPDIR/cinder-state
+    CINDER_BIN_DIR=$BATS_TEST_TMPDIR/venv/bin
+    mkdir -p "$CINDER_CONF_DIR/rootwrap.d" "$CINDER_BIN_DIR" "$BATS_TEST_TMPDIR/venv/lib"
+    printf '#!/bin/sh\necho %s\n' "$BATS_TEST_TMPDIR/venv/lib" > "$CINDER_BIN_DIR/python3"
+    chmod +x "$CINDER_BIN_DIR/python3"
+    source "$ND_REPO/tests/bats/helpers/devstack_functions.bash"
+    ENABLED_SERVICES=c-api,c-sch,c-vol
+    # root here, as in the gate; the harness has no sudo
+    sudo() { "$@"; }
+    source "$E2E_DIR/loopfile/devstack/settings"
+    source "$plugin" stack post-config
+    # cinder-volume's Python finds the driver in the plugin's checkout
+    [ "$(cat "$BATS_TEST_TMPDIR/venv/lib/nova-docker-e2e-loopfile.pth")" = "$E2E_DIR/loopfile" ]
+    cmp "$E2E_DIR/loopfile/loopfile.filters" "$CINDER_CONF_DIR/rootwrap.d/nova-docker-e2e-loopfile.filters"
+    configure_cinder_backend_loopfile loopfile-1
+    [ "$(iniget "$CINDER_CONF" loopfile-1 volume_driver)" = e2e_loopfile.driver.LoopFileDriver ]
+    [ "$(iniget "$CINDER_CONF" loopfile-1 volume_backend_name)" = loopfile-1 ]
+    [ "$(iniget "$CINDER_CONF" loopfile-1 loopfile_volumes_dir)" = "$CINDER_STATE_PATH/loopfile-volumes" ]
+}
+
+@test "container: loop-control and the loop block devices for the Cinder stand-in" {
+    [ "${E2E_LOOP_FLAGS[*]}" = "--device /dev/loop-control --device-cgroup-rule=b 7:* rmw" ]
+    grep -q '"${E2E_LOOP_FLAGS\[@\]}"' "$E2E_DIR/lib/container"
+}
+
+@test "local.conf: the serial console proxy, and Heat from GIT_BASE with networks" {
+    mkdir -p "$BATS_TEST_TMPDIR/git/openstack/devstack.git"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,n-sproxy\n'* ]]
+    [[ "$output" == *$'\nenable_plugin heat file:///opt/e2e/git/openstack/heat.git\n'* ]]
+    E2E_NETWORKING=none
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,n-sproxy\n'* ]]
+    [[ "$output" != *"heat"* ]]
+}
+
+# heat_mirror: a heat.git in the mirror whose DevStack plugin names its
+# Tempest image as heat's does
+heat_mirror() {
+    local repo=$BATS_TEST_TMPDIR/heat-src
+    mkdir -p "$repo/devstack/lib"
+    echo '    HEAT_TEST_FEDORA_IMAGE_PATH=releases/37/Cloud/x86_64/images/Fedora-Cloud-Base-37-1.7.x86_64.qcow2' \
+        > "$repo/devstack/lib/heat"
+    git init -q "$repo"
+    git -C "$repo" add devstack
+    git -C "$repo" -c user.name=t -c user.email=t@example.com commit -q -m one
+    mkdir -p "$E2E_GIT_BASE/openstack"
+    git clone -q --bare "$repo" "$E2E_GIT_BASE/openstack/heat.git"
+}
+
+@test "files: Heat's Tempest image is an empty qcow2 of the name heat's plugin uploads" {
+    command -v qemu-img > /dev/null || skip "needs qemu-img (qemu-utils)"
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    heat_mirror
+    e2e_files
+    run qemu-img info "$E2E_WORK/files/Fedora-Cloud-Base-37-1.7.x86_64.qcow2"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'\nfile format: qcow2\n'* ]]
+}
+
+@test "files: no Heat image without networks (no Heat) or without a heat mirror" {
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    heat_mirror
+    E2E_NETWORKING=none
+    e2e_files
+    [ -z "$(ls "$E2E_WORK/files" | grep -i fedora)" ]
+    E2E_NETWORKING=ovs E2E_GIT_BASE=https://opendev.org
+    e2e_files
+    [ -z "$(ls "$E2E_WORK/files" | grep -i fedora)" ]
+}
+
+@test "files: a Heat image qemu-img cannot make is a clear error" {
+    touch "$E2E_FILES/cirros-0.5.3-x86_64-lxc.tar.xz"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    heat_mirror
+    qemu-img() { return 1; }
+    run e2e_files
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"could not make Heat's test image Fedora-Cloud-Base-37-1.7.x86_64.qcow2"* ]]
+}
+
+@test "guest: the Heat steps' template is the repository's" {
+    source "$E2E_DIR/guest/heat-steps"
+    [ -f "$ND_REPO/${HEAT_TEMPLATE#/opt/stack/nova-docker/}" ]
+}
+
+@test "guest: the console client's Python gets websocket-client only when it lacks it" {
+    source "$E2E_DIR/guest/console-steps"
+    E2E_VENV=$BATS_TEST_TMPDIR/venv
+    mkdir -p "$E2E_VENV/bin"
+    printf '#!/bin/sh\necho "pip $*" >> %s/pip-calls\n' "$BATS_TEST_TMPDIR" > "$E2E_VENV/bin/pip"
+    printf '#!/bin/sh\n[ -e %s/has-websocket ]\n' "$BATS_TEST_TMPDIR" > "$E2E_VENV/bin/python3"
+    chmod +x "$E2E_VENV/bin/pip" "$E2E_VENV/bin/python3"
+    run console_python
+    [ "$status" -eq 0 ]
+    [ "$output" = "$E2E_VENV/bin/python3" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/pip-calls")" = "pip install -q -c /opt/stack/requirements/upper-constraints.txt websocket-client" ]
+    rm "$BATS_TEST_TMPDIR/pip-calls"
+    touch "$BATS_TEST_TMPDIR/has-websocket"
+    run console_python
+    [ "$output" = "$E2E_VENV/bin/python3" ]
+    [ ! -e "$BATS_TEST_TMPDIR/pip-calls" ]
 }
 
 @test "local.conf: a URL GIT_BASE is passed through, nothing mounted for it" {
@@ -252,12 +389,12 @@ SKIPPED 1 Live migration is not available." ]
     [[ "$output" == *"E2E_PROFILE=fast: use full"*"or quick"* ]]
 }
 
-@test "host: the gate installs debootstrap and git, then starts the engine" {
+@test "host: the gate installs git, debootstrap and qemu-utils, then starts the engine" {
     nd_install_packages() { echo "install $*" >> "$BATS_TEST_TMPDIR/calls"; }
     nd_install_docker() { echo "install-docker" >> "$BATS_TEST_TMPDIR/calls"; }
     nd_start_docker() { echo "start-docker" >> "$BATS_TEST_TMPDIR/calls"; }
     e2e_host_setup
-    [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "install git debootstrap
+    [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "install git debootstrap qemu-utils
 install-docker
 start-docker" ]
 }
@@ -306,4 +443,56 @@ MI
     ! _nd_cgroup_mounted net_cls,net_prio
     # a controller's name inside another's is no match
     ! _nd_cgroup_mounted cpuacct
+}
+
+@test "local.conf: Horizon by default, none with E2E_HORIZON=0" {
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,horizon\n'* ]]
+    E2E_HORIZON=0
+    run _e2e_local_conf
+    [[ "$output" != *horizon* ]]
+}
+
+@test "browser: on by default with Horizon and a network to launch on" {
+    [ "$E2E_BROWSER" = 1 ]
+    E2E_NETWORKING=none
+    [ "$(_e2e_browser_default)" = 0 ]
+    E2E_NETWORKING=ovs E2E_HORIZON=0
+    [ "$(_e2e_browser_default)" = 0 ]
+}
+
+@test "browser: E2E_BROWSER=1 without what it drives is a clear error" {
+    E2E_BROWSER=1 E2E_NETWORKING=none
+    run e2e_browser_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_BROWSER=1 needs E2E_NETWORKING=ovs"* ]]
+    E2E_NETWORKING=ovs E2E_HORIZON=0
+    run e2e_browser_check_settings
+    [[ "$output" == *"E2E_BROWSER=1 needs E2E_HORIZON=1"* ]]
+    E2E_BROWSER=yes
+    run e2e_browser_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_BROWSER=yes: use 1"* ]]
+    E2E_BROWSER=0 E2E_NETWORKING=none
+    run e2e_browser_check_settings
+    [ "$status" -eq 0 ]
+}
+
+@test "report: the browser's screenshots and its failure, or why it did not run" {
+    E2E_RECORD=$BATS_TEST_TMPDIR/LAST_RUN.md
+    : > "$E2E_LOGS/steps.txt"
+    : > "$E2E_LOGS/commits.txt"
+    echo "Tempest regex: x" > "$E2E_LOGS/tempest.txt"
+    E2E_BROWSER=0
+    e2e_write_report PASSED 1 2>/dev/null
+    grep -qx 'Not run (E2E_BROWSER=0).' "$E2E_RECORD"
+    mkdir "$E2E_LOGS/browser"
+    touch "$E2E_LOGS/browser/01-login.png" "$E2E_LOGS/browser/02-launch-wizard-FAILED.png"
+    printf 'STEP login 1.0 ok\nFAILED step launch-wizard: expected the wizard\n' > "$E2E_LOGS/browser.txt"
+    e2e_write_report FAILED 1 2>/dev/null
+    grep -qx -- '- `browser/01-login.png`' "$E2E_RECORD"
+    grep -qx -- '- `browser/02-launch-wizard-FAILED.png`' "$E2E_RECORD"
+    grep -qx '> FAILED step launch-wizard: expected the wizard' "$E2E_RECORD"
+    ! grep -q 'Not run' "$E2E_RECORD"
 }

@@ -807,6 +807,75 @@ subids() {
     [ -z "$(iniget "$NOVA_CPU_CONF" DEFAULT vif_plugging_is_fatal)" ]
 }
 
+@test "post-config: serial console (n-sproxy): the listeners' address and a terminal" {
+    ENABLED_SERVICES+=,n-sproxy HOST_IP=192.0.2.10
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
+        [ "$(iniget "$conf" serial_console proxyclient_address)" = 192.0.2.10 ]
+        [ "$(iniget "$conf" docker console_tty)" = True ]
+        # lib/nova's own, written when n-cpu starts: not the plugin's
+        [ -z "$(iniget "$conf" serial_console enabled)" ]
+        [ -z "$(iniget "$conf" serial_console base_url)" ]
+        [ -z "$(iniget "$conf" serial_console port_range)" ]
+    done
+}
+
+@test "post-config: serial console on a subnode (NOVA_SERIAL_ENABLED), settings win" {
+    NOVA_SERIAL_ENABLED=True HOST_IP=192.0.2.11 \
+        NOVA_DOCKER_SERIAL_PROXYCLIENT_ADDRESS=198.51.100.7 NOVA_DOCKER_CONSOLE_TTY=False
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CPU_CONF" serial_console proxyclient_address)" = 198.51.100.7 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker console_tty)" = False ]
+}
+
+@test "post-config: no serial console, no console options" {
+    NOVA_SERIAL_ENABLED=False HOST_IP=192.0.2.10
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ -z "$(iniget "$NOVA_CPU_CONF" serial_console proxyclient_address)" ]
+    [ -z "$(iniget "$NOVA_CPU_CONF" docker console_tty)" ]
+}
+
+horizon_snippet() {
+    echo "$DEST/horizon/openstack_dashboard/local/local_settings.d/_50_nova_docker.py"
+}
+
+@test "post-config: Horizon's console is the serial console, a settings snippet" {
+    ENABLED_SERVICES+=,horizon
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    # what Horizon's settings.py does with the snippets: exec them
+    run python3 -c 'import sys; g = {}; exec(open(sys.argv[1]).read(), g); print(g["CONSOLE_TYPE"])' \
+        "$(horizon_snippet)"
+    [ "$status" -eq 0 ]
+    [ "$output" = SERIAL ]
+    # a second stack.sh writes the same file
+    cp "$(horizon_snippet)" "$BATS_TEST_TMPDIR/first"
+    run nd_phase stack post-config
+    cmp "$BATS_TEST_TMPDIR/first" "$(horizon_snippet)"
+}
+
+@test "post-config: HORIZON_DIR is honoured; no Horizon, no snippet" {
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ ! -e "$(horizon_snippet)" ]
+    ENABLED_SERVICES+=,horizon HORIZON_DIR=$ND_ROOT/srv/horizon
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    grep -qx 'CONSOLE_TYPE = "SERIAL"' "$HORIZON_DIR/openstack_dashboard/local/local_settings.d/_50_nova_docker.py"
+}
+
+@test "clean: the Horizon snippet goes" {
+    ENABLED_SERVICES+=,horizon
+    run nd_phase stack post-config
+    [ -e "$(horizon_snippet)" ]
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    [ ! -e "$(horizon_snippet)" ]
+}
+
 @test "post-config: twice gives byte-identical files" {
     printf '[image_format]\ncontainer_formats = ami,bare\n' > "$GLANCE_API_CONF"
     run_stack post-config
@@ -825,6 +894,9 @@ make_rootfs() {
     mkdir -p "$dir/etc" "$dir/run" "$dir/var"
     ln -sfn /var/run/dropbear "$dir/etc/dropbear"
     ln -sfn ../run "$dir/var/run"
+    printf '%s\n' '::sysinit:/etc/init.d/rc.sysinit' \
+        '#console::respawn:/sbin/getty 115200 console' \
+        '::ctrlaltdel:/sbin/reboot' > "$dir/etc/inittab"
     tar -C "$dir" -cJf "$1" etc run var
 }
 
@@ -889,6 +961,81 @@ prepared_rootfs() {
     [[ "$output" == "drwx------ root/root "*" run/dropbear"* ]]
     # everything of the release is still there
     tar -tf "$(prepared_rootfs)" | grep -qx etc/dropbear
+}
+
+# inittab_of <tarball>: the etc/inittab docker import keeps, the last one
+inittab_of() {
+    local dir=$BATS_TEST_TMPDIR/extracted
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    tar -xf "$1" -C "$dir" etc/inittab
+    cat "$dir/etc/inittab"
+}
+
+@test "extra: the release's inittab without a serial console" {
+    put_rootfs_in_files
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    [ "$(tar -tf "$(prepared_rootfs)" | grep -cx etc/inittab)" -eq 1 ]
+    run inittab_of "$(prepared_rootfs)"
+    [[ "$output" == *$'\n::ctrlaltdel:/sbin/reboot'* ]]
+    [[ "$output" != *login* ]]
+}
+
+@test "extra: serial console with a terminal: a login on the console, no Ctrl-Alt-Del reboot" {
+    put_rootfs_in_files
+    ENABLED_SERVICES+=,n-sproxy
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    local rootfs=$FILES/nova-docker-cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc-login.tar
+    nd_calls "^docker .* import --change CMD \[\"/sbin/init\"\] $rootfs nova-docker/cirros:$CIRROS_VERSION$" | grep -q .
+    run inittab_of "$rootfs"
+    [ "${lines[-1]}" = "::respawn:/bin/login" ]
+    [[ "$output" == *"#::ctrlaltdel:/sbin/reboot"* ]]
+    [[ "$output" == *"::sysinit:/etc/init.d/rc.sysinit"* ]]
+    # docker import refuses a path twice
+    [ "$(tar -tf "$rootfs" | grep -cx etc/inittab)" -eq 1 ]
+    [ "$(tar -tf "$rootfs" | sort | uniq -d)" = "" ]
+    # the plain image's rootfs is another file
+    [ ! -e "$(prepared_rootfs)" ]
+    tar -tf "$rootfs" | grep -qx etc/dropbear
+}
+
+@test "extra: serial console without a terminal: no login (it refuses a pipe)" {
+    put_rootfs_in_files
+    ENABLED_SERVICES+=,n-sproxy NOVA_DOCKER_CONSOLE_TTY=False
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    run inittab_of "$(prepared_rootfs)"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *login* ]]
+}
+
+@test "extra: the real cirros rootfs gets its console login" {
+    nd_require_cirros_rootfs
+    CIRROS_VERSION=0.5.3
+    cp "$ROOTFS" "$FILES/"
+    ENABLED_SERVICES+=,n-sproxy
+    run nd_phase stack extra
+    [ "$status" -eq 0 ]
+    local rootfs=$FILES/nova-docker-cirros-0.5.3-x86_64-lxc-login.tar
+    [ "$(tar -tf "$rootfs" | sort | uniq -d)" = "" ]
+    run inittab_of "$rootfs"
+    [ "${lines[-1]}" = "::respawn:/bin/login" ]
+    [ "$(grep -c ctrlaltdel <<< "$output")" -eq 1 ]
+    [[ "$output" == *"#::ctrlaltdel:/sbin/reboot"* ]]
+}
+
+@test "extra: a rootfs without an inittab dies clearly when it needs the login" {
+    local dir=$BATS_TEST_TMPDIR/bare
+    mkdir -p "$dir/etc"
+    tar -C "$dir" -cJf "$FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz" etc
+    ENABLED_SERVICES+=,n-sproxy
+    run nd_phase stack extra
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Could not prepare $FILES/cirros-$CIRROS_VERSION-$CIRROS_ARCH-lxc.tar.xz for Docker"* ]]
+    [ -z "$(ls "$FILES" | grep -v '^cirros-')" ]
+    [ -z "$(nd_calls ' import ')" ]
 }
 
 @test "extra: a rootfs that is no xz tarball dies clearly, leaves nothing" {
@@ -965,6 +1112,24 @@ prepared_rootfs() {
     [ "$(iniget "$TEMPEST_CONFIG" scenario img_file)" = "$file" ]
     [ "$(iniget "$TEMPEST_CONFIG" scenario img_container_format)" = docker ]
     [ "$(iniget "$TEMPEST_CONFIG" scenario img_disk_format)" = raw ]
+}
+
+@test "test-config: with Cinder, no extend of attached volumes; without, no volume flags" {
+    echo "cirros the-image-id" > "$ND_STATE/glance"
+    ENABLED_SERVICES+=,c-api,c-sch,c-vol
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$TEMPEST_CONFIG" volume-feature-enabled extend_attached_volume)" = False ]
+    [ "$(iniget "$TEMPEST_CONFIG" volume-feature-enabled extend_attached_encrypted_volume)" = False ]
+    local feature
+    for feature in volume_multiattach swap_volume attach_encrypted_volume; do
+        [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = False ]
+    done
+    rm "$TEMPEST_CONFIG"
+    ENABLED_SERVICES=${ENABLED_SERVICES%,c-api,c-sch,c-vol}
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    [ -z "$(iniget "$TEMPEST_CONFIG" volume-feature-enabled extend_attached_volume)" ]
 }
 
 @test "test-config: nothing without tempest" {

@@ -26,6 +26,13 @@
 #                  agent, and Tempest logs into its servers (validation);
 #                  none: the Neutron API only, servers without ports,
 #                  no validation (quicker); ovs
+#   E2E_HORIZON    1: Horizon (DevStack's horizon service, under Apache);
+#                  0: none; 1
+#   E2E_BROWSER    1: after the cloud steps, tests/e2e/browser's walk-through
+#                  of Horizon in Debian's chromium on this machine (installed
+#                  then, with Playwright in a venv of E2E_WORK), screenshots
+#                  in E2E_LOGS/browser; 0: not; 1 with E2E_HORIZON=1 and
+#                  E2E_NETWORKING=ovs, else 0
 #   E2E_KEEP=1     leave the container running for a look inside
 #
 # Every container and volume it starts is removed at the end.
@@ -44,6 +51,7 @@ E2E_RECORD=${E2E_RECORD-$E2E_DIR/LAST_RUN.md}
 E2E_KEEP=${E2E_KEEP:-0}
 E2E_NETWORKING=${E2E_NETWORKING:-ovs}
 E2E_PROFILE=${E2E_PROFILE:-full}
+E2E_HORIZON=${E2E_HORIZON:-1}
 # What the driver lacks (volumes, consoles, resize...) skips by the plugin's
 # tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-}
@@ -83,9 +91,12 @@ source "$E2E_DIR/lib/container"
 source "$E2E_DIR/lib/devstack"
 # shellcheck source=tests/e2e/lib/report
 source "$E2E_DIR/lib/report"
+# shellcheck source=tests/e2e/lib/browser
+source "$E2E_DIR/lib/browser"
 
 function e2e_prepare {
     e2e_check_settings
+    e2e_browser_check_settings
     E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-$(e2e_profile_regex)}
     e2e_host_setup
     if [[ -d $E2E_GIT_BASE && ! -d $E2E_GIT_BASE/openstack/devstack.git ]]; then
@@ -165,6 +176,9 @@ function main {
     e2e_step container e2e_start_container "$image" || exit 1
     e2e_step stack e2e_stack || exit 1
     e2e_step cloud e2e_cloud || failed=1
+    if [[ $E2E_BROWSER == 1 ]]; then
+        e2e_step browser e2e_browser || failed=1
+    fi
     e2e_step tempest e2e_tempest || failed=1
     e2e_step restack e2e_restack || exit 1
     e2e_step clean e2e_clean || failed=1
