@@ -19,6 +19,8 @@ setup() {
     E2E_PROFILE=full
     E2E_TEMPEST_REGEX=
     E2E_HORIZON=1
+    E2E_CINDER=1
+    E2E_HEAT=1
     E2E_BROWSER=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
@@ -443,6 +445,20 @@ MI
     ! _nd_cgroup_mounted net_cls,net_prio
     # a controller's name inside another's is no match
     ! _nd_cgroup_mounted cpuacct
+}
+
+@test "local.conf: Cinder and Heat by default, neither with E2E_CINDER=0 E2E_HEAT=0" {
+    mkdir -p "$BATS_TEST_TMPDIR/git/openstack/devstack.git"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nENABLED_SERVICES+=,c-api,c-sch,c-vol\n'* ]]
+    [[ "$output" == *$'\nenable_plugin heat '* ]]
+    E2E_CINDER=0 E2E_HEAT=0
+    run _e2e_local_conf
+    [[ "$output" != *c-vol* && "$output" != *loopfile* && "$output" != *format_blank_volumes* ]]
+    [[ "$output" != *"enable_plugin heat"* ]]
+    [ "$(e2e_heat)" = 0 ]
 }
 
 @test "local.conf: Horizon by default, none with E2E_HORIZON=0" {

@@ -28,6 +28,10 @@
 #                  no validation (quicker); ovs
 #   E2E_HORIZON    1: Horizon (DevStack's horizon service, under Apache);
 #                  0: none; 1
+#   E2E_CINDER     1: Cinder with the gate's loop file backend stand-in and
+#                  the volumes walk-through; 0: no Cinder; 1
+#   E2E_HEAT       1: Heat and its stack walk-through (with
+#                  E2E_NETWORKING=ovs only); 0: no Heat; 1
 #   E2E_BROWSER    1: after the cloud steps, tests/e2e/browser's walk-through
 #                  of Horizon in Debian's chromium on this machine (installed
 #                  then, with Playwright in a venv of E2E_WORK), screenshots
@@ -52,6 +56,8 @@ E2E_KEEP=${E2E_KEEP:-0}
 E2E_NETWORKING=${E2E_NETWORKING:-ovs}
 E2E_PROFILE=${E2E_PROFILE:-full}
 E2E_HORIZON=${E2E_HORIZON:-1}
+E2E_CINDER=${E2E_CINDER:-1}
+E2E_HEAT=${E2E_HEAT:-1}
 # What the driver lacks (volumes, consoles, resize...) skips by the plugin's
 # tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-}
@@ -123,6 +129,7 @@ function e2e_stack {
 
 function e2e_cloud {
     e2e_guest_steps cloud e2e_guest env "E2E_NETWORKING=$E2E_NETWORKING" \
+        "E2E_CINDER=$E2E_CINDER" "E2E_HEAT=$(e2e_heat)" \
         "$E2E_GUEST_DIR/gate/guest/cloud-steps"
 }
 
