@@ -842,15 +842,16 @@ horizon_snippet() {
     echo "$DEST/horizon/openstack_dashboard/local/local_settings.d/_50_nova_docker.py"
 }
 
-@test "post-config: Horizon's console is the serial console, a settings snippet" {
+@test "post-config: Horizon's console is the serial console, framed by Horizon alone, a settings snippet" {
     ENABLED_SERVICES+=,horizon
     run nd_phase stack post-config
     [ "$status" -eq 0 ]
     # what Horizon's settings.py does with the snippets: exec them
-    run python3 -c 'import sys; g = {}; exec(open(sys.argv[1]).read(), g); print(g["CONSOLE_TYPE"])' \
+    run python3 -c 'import sys; g = {}; exec(open(sys.argv[1]).read(), g); print(g["CONSOLE_TYPE"], g["X_FRAME_OPTIONS"])' \
         "$(horizon_snippet)"
     [ "$status" -eq 0 ]
-    [ "$output" = SERIAL ]
+    # the Console tab frames Horizon's own serial console page
+    [ "$output" = "SERIAL SAMEORIGIN" ]
     # a second stack.sh writes the same file
     cp "$(horizon_snippet)" "$BATS_TEST_TMPDIR/first"
     run nd_phase stack post-config

@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
 # With the serial console on, the plugin's cirros image runs a login on
 # its console ([docker] console_tty gives it a terminal): the Console step
 # logs in as the guest's user, types a command and reads its answer
+# the Log tab's length asked for: all a guest's console log holds
+LOG_LINES = 100000
 # typed on the console; only a shell running it prints the answer
 CONSOLE_PROBE = 'echo nova-docker-$((6*7))'
 CONSOLE_ANSWER = 'nova-docker-42'
@@ -326,6 +328,12 @@ class Walkthrough(object):
                 log.wait_for(timeout=10000)
             except sync_api.TimeoutError:
                 return False
+            # The tab shows the log's last 35 lines; the boot output is
+            # earlier (a console login prints on): ask for the whole log
+            tail = self.page.locator('#tail_length')
+            tail.locator('input[name=length]').fill(str(LOG_LINES))
+            tail.locator('button[type=submit]').click()
+            self.page.wait_for_timeout(3000)
             return self.args.log_expect in log.inner_text()
 
         self.wait_until(has_boot_output, 'the Log tab to hold "%s"'
