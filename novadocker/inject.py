@@ -57,13 +57,12 @@ class BadPath(ValueError):
 def check_path(path):
     """The name of an injected file inside the container's root.
 
-    Absolute paths only, with no ``..``: a file may only land in the
-    guest.  Returns the path without its leading slash, as a tar member.
+    A relative path is taken from the root, as Nova's libvirt driver
+    takes it; no ``..``: a file may only land in the guest.  Returns the
+    path without its leading slash, as a tar member.
     """
     if isinstance(path, bytes):
         path = path.decode('utf-8', 'replace')
-    if not path or not path.startswith('/'):
-        raise BadPath('injected file path %r is not absolute' % path)
     if '\0' in path:
         raise BadPath('injected file path %r contains a NUL byte' % path)
     parts = [p for p in path.split('/') if p not in ('', '.')]
