@@ -152,6 +152,19 @@ docker_opts = [
                      'always reported to Nova as a stop. Existing '
                      'containers keep the capabilities they were created '
                      'with until they are rebuilt.'),
+    cfg.BoolOpt('guest_setuid',
+                default=True,
+                help='Where the engine remaps user namespaces (dockerd '
+                     '--userns-remap), let setuid programs in a guest '
+                     '(sudo, su) make its users the guest\'s root, as on a '
+                     'virtual machine: that root is an unprivileged user '
+                     'of the host and holds no capability beyond those of '
+                     'the container. Without a remap every container runs '
+                     'with no-new-privileges whatever this says, so that '
+                     'no program of an image becomes root of the host\'s '
+                     'user namespace; with False, under a remap too. Set '
+                     'at create: containers keep what they were created '
+                     'with until they are rebuilt.'),
     cfg.BoolOpt('veth_tx_checksum_offload',
                 default=True,
                 help='Leave TX checksum offload on for the veth pairs that '

@@ -130,6 +130,8 @@ class DockerDriver(driver.ComputeDriver):
         self._watcher = None
         self._lifecycle = None
         self._disk_quota = None
+        # Until init_host has asked the engine: no setuid gains.
+        self._no_new_privileges = True
 
     # -- host ---------------------------------------------------------------
 
@@ -144,6 +146,8 @@ class DockerDriver(driver.ComputeDriver):
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
         remap = userns.check_host(self.engine.client.info())
+        self._no_new_privileges = userns.no_new_privileges(
+            remap, CONF.docker.guest_setuid)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
@@ -404,7 +408,8 @@ class DockerDriver(driver.ComputeDriver):
                 drive=None):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
-            CONF.docker.guest_reboot, self.disk_quota.enforced)
+            CONF.docker.guest_reboot, self.disk_quota.enforced,
+            self._no_new_privileges)
         for settings in (network.create_settings(network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),

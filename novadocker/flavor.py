@@ -72,21 +72,22 @@ def root_disk(flavor, enforced):
     return {'storage_opt': {'size': '%dG' % flavor.root_gb}}
 
 
-def isolation():
+def isolation(no_new_privileges=True):
     """What every container gets: no privileges and no host namespaces.
 
     Docker's default seccomp profile and AppArmor profile stay on because
     nothing here turns them off. Networking is plugged by Nova, not Docker.
+    ``no_new_privileges``: setuid programs and file capabilities gain a
+    process nothing (see userns.no_new_privileges for when it is off).
     """
-    return {
-        'privileged': False,
-        'security_opt': ['no-new-privileges'],
-        'network_mode': 'none',
-    }
+    settings = {'privileged': False, 'network_mode': 'none'}
+    if no_new_privileges:
+        settings['security_opt'] = ['no-new-privileges']
+    return settings
 
 
 def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False,
-                   root_disk_quota=False):
+                   root_disk_quota=False, no_new_privileges=True):
     """All engine settings for an instance of this flavor.
 
     ``root_disk_quota``: the engine limits the writable layer's size.
@@ -94,6 +95,7 @@ def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False,
     settings = {}
     for part in (memory(flavor), cpu(flavor), pids(pids_limit),
                  capabilities(flavor, conf_cap_add, guest_reboot),
-                 root_disk(flavor, root_disk_quota), isolation()):
+                 root_disk(flavor, root_disk_quota),
+                 isolation(no_new_privileges)):
         settings.update(part)
     return settings

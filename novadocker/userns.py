@@ -16,6 +16,10 @@ the root directory of a blank volume it formats goes to that root, so
 that the guest's root may write there. Files already on a volume keep
 their owners: those of host root show as ``nobody`` in the guest.
 nova-compute says at start which it is.
+
+Only under a remap may a guest's users become its root through setuid
+programs (sudo, su), as on a virtual machine: that root is nobody on the
+host. Without one, every container runs with no-new-privileges.
 """
 
 import collections
@@ -67,3 +71,14 @@ def check_host(info):
         LOG.info('The Docker engine remaps user namespaces: root in a guest '
                  'is host uid %d, gid %d', found.uid, found.gid)
     return found
+
+
+def no_new_privileges(found, guest_setuid):
+    """Whether new containers run with no-new-privileges.
+
+    ``found``: the engine's remap (``remap()``); ``guest_setuid``:
+    ``[docker] guest_setuid``. Setuid programs are let raise a guest's user
+    only to a root that is an unprivileged user of the host: the
+    container's capabilities bound what it then holds.
+    """
+    return found is None or not guest_setuid

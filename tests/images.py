@@ -161,16 +161,14 @@ def build_distinct_tarball(client, path, name, command):
         client.images.remove(ref, force=True)
 
 
-SYSBOOT_SOURCE = os.path.join(os.path.dirname(__file__), 'sysboot.c')
-
-
-def build_sysboot(directory):
-    """tests/sysboot.c as a static binary, or None without a C compiler
+def build_static(directory, name):
+    """tests/<name>.c as a static binary, or None without a C compiler
     and a static libc (Debian's gcc and libc6-dev)."""
     compiler = shutil.which(os.environ.get('CC', 'cc'))
     if not compiler:
         return None
-    path = os.path.join(directory, 'sysboot')
-    done = subprocess.run([compiler, '-static', '-O2', '-o', path,
-                           SYSBOOT_SOURCE], capture_output=True)
+    source = os.path.join(os.path.dirname(__file__), name + '.c')
+    path = os.path.join(directory, name)
+    done = subprocess.run([compiler, '-static', '-O2', '-o', path, source],
+                          capture_output=True)
     return path if done.returncode == 0 else None

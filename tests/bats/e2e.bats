@@ -21,6 +21,7 @@ setup() {
     E2E_HORIZON=1
     E2E_CINDER=1
     E2E_HEAT=1
+    E2E_USERNS_REMAP=
     E2E_BROWSER=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
@@ -134,8 +135,41 @@ make_repo() {
     : > "$E2E_LOGS/commits.txt"
     e2e_write_report PASSED 1 2>/dev/null
     grep -q '^| `tempest.api.compute.admin.test_server_diagnostics.ServerDiagnosticsV248Test.test_get_server_diagnostics` | Nova.s API (2.48) .* |$' "$E2E_RECORD"
-    # every line of the list has its reason
+    # every line of both lists has its reason
+    [ "$(cat "$E2E_DIR/tempest-exclude.txt" "$E2E_DIR/tempest-exclude-no-userns.txt" | grep -c '^\^')" -eq "$(grep -c '^| `tempest' "$E2E_RECORD")" ]
+    grep -qx -- "- Engine's userns-remap: off" "$E2E_RECORD"
+}
+
+@test "report: under userns-remap, the tests that need sudo are not left out" {
+    E2E_RECORD=$BATS_TEST_TMPDIR/LAST_RUN.md
+    E2E_USERNS_REMAP=default
+    : > "$E2E_LOGS/steps.txt"
+    echo "Tempest regex: x" > "$E2E_LOGS/tempest.txt"
+    : > "$E2E_LOGS/commits.txt"
+    e2e_write_report PASSED 1 2>/dev/null
+    grep -qx -- "- Engine's userns-remap: default" "$E2E_RECORD"
     [ "$(grep -c '^\^' "$E2E_DIR/tempest-exclude.txt")" -eq "$(grep -c '^| `tempest' "$E2E_RECORD")" ]
+    ! grep -q 'test_server_personality' "$E2E_RECORD"
+}
+
+@test "tempest: the personality tests that read through sudo run only under userns-remap" {
+    local list=$BATS_TEST_TMPDIR/exclude.txt
+    source "$E2E_DIR/guest/tempest"
+    E2E_USERNS_REMAP= exclude_list "$list"
+    grep -q 'test_server_personality' "$list"
+    grep -q 'test_device_tagging' "$list"
+    E2E_USERNS_REMAP=default exclude_list "$list"
+    ! grep -q 'test_server_personality' "$list"
+    grep -q 'test_device_tagging' "$list"
+}
+
+@test "local.conf: the engine's userns-remap, by E2E_USERNS_REMAP" {
+    E2E_CIRROS_VERSION=0.5.3
+    run _e2e_local_conf
+    [[ "$output" == *$'\nNOVA_DOCKER_USERNS_REMAP=\n'* ]]
+    E2E_USERNS_REMAP=default
+    run _e2e_local_conf
+    [[ "$output" == *$'\nNOVA_DOCKER_USERNS_REMAP=default\n'* ]]
 }
 
 @test "local.conf: by default the agents run, on a userspace datapath" {

@@ -9,10 +9,12 @@ import atexit
 import builtins
 import glob
 import hashlib
+import io
 import os
 import re
 import shutil
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -247,6 +249,27 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         found = self.docker.containers.list(all=True, filters={
             'label': 'org.openstack.nova.instance_uuid=%s' % server['id']})
         return found[0] if len(found) == 1 else found or None
+
+    def setuid_ids(self, server, user='1000'):
+        """'<uid> <euid>' of a program owned by the guest's root, mode
+        4755, run in the guest as ``user``: what sudo would get."""
+        program = test_images.build_static(self.workdir, 'euid')
+        if program is None:
+            self.skipTest('needs a C compiler and a static libc (gcc, '
+                          'libc6-dev) to build tests/euid.c')
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w') as tar:
+            info = tar.gettarinfo(program, arcname='bin/euid')
+            info.uid = info.gid = 0
+            info.uname = info.gname = 'root'
+            info.mode = 0o4755
+            with open(program, 'rb') as f:
+                tar.addfile(info, f)
+        container = self.container(server)
+        self.assertTrue(container.put_archive('/', buf.getvalue()))
+        result = container.exec_run(['/bin/euid'], user=user)
+        self.assertEqual(0, result.exit_code, result.output)
+        return result.output.decode().strip()
 
     def wait_for_trap(self, container, signum, timeout=20):
         """Until the guest's init handles a signal: as PID 1 of its

@@ -270,7 +270,7 @@ class TestGuestPowerSafety(GuestPowerTestCase):
                          int(fields['CapEff'], 16))
 
     def test_guest_cannot_load_a_kernel_or_reach_the_hosts_reboot(self):
-        sysboot = test_images.build_sysboot(self.workdir)
+        sysboot = test_images.build_static(self.workdir, 'sysboot')
         if sysboot is None:
             self.skipTest('needs a C compiler and a static libc (gcc, '
                           'libc6-dev) to build tests/sysboot.c')

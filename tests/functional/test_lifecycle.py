@@ -40,6 +40,9 @@ class TestBoot(base.DockerDriverTestCase):
         status = container.exec_run(['cat', '/proc/1/status']).output
         self.assertIn(b'NoNewPrivs:\t1', status)
         self.assertIn(b'Seccomp:\t2', status)
+        # Without the engine's user namespace remapping, a setuid program
+        # makes no guest user root.
+        self.assertEqual('1000 1000', self.setuid_ids(server))
 
     def test_hostname_key_and_console_log(self):
         public_key = self.keypair('mykey')

@@ -172,6 +172,27 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
         started = self.assert_unprivileged_root(server)
         self.assertEqual(4, len({first, soft, hard, started}))
 
+    def test_setuid_makes_a_guest_user_the_guests_root_not_the_hosts(self):
+        server = self.boot()
+        self.assert_unprivileged_root(server)
+        self.assertNotIn('SecurityOpt', {
+            k: v for k, v in
+            self.container(server).attrs['HostConfig'].items() if v})
+        # sudo's way: a root-owned setuid program run by another user.
+        self.assertEqual('1000 0', self.setuid_ids(server))
+        status = self.run_in(server, 'cat', '/proc/1/status')
+        self.assertIn('NoNewPrivs:\t0', status)
+        self.assertIn('Seccomp:\t2', status)
+
+        # The operator may keep no-new-privileges under a remap too.
+        self.flags(guest_setuid=False, group='docker')
+        self.compute = self.restart_compute_service(self.compute)
+        kept = self.boot()
+        self.assertEqual(['no-new-privileges'],
+                         self.container(kept).attrs['HostConfig'][
+                             'SecurityOpt'])
+        self.assertEqual('1000 1000', self.setuid_ids(kept))
+
     def test_snapshot_keeps_the_guests_files_and_owners(self):
         server = self.boot()
         self.run_in(server, 'sh', '-c', 'echo precious > /root/data.txt && '

@@ -83,6 +83,16 @@ def test_every_container_is_isolated():
     assert 'volumes' not in settings and 'binds' not in settings
 
 
+def test_setuid_gains_only_when_told():
+    settings = flavor.to_host_config(make_flavor(), 1024, [], True, False,
+                                     no_new_privileges=False)
+    assert 'security_opt' not in settings
+    # The rest of the isolation stays.
+    assert settings['privileged'] is False
+    assert settings['network_mode'] == 'none'
+    assert settings['cap_add'] == ['SYS_BOOT']
+
+
 @pytest.mark.parametrize('root_gb,size', [(1, '1G'), (20, '20G')])
 def test_root_gb_limits_the_writable_layer_in_gib(root_gb, size):
     # The engine reads "1G" as 1024**3 bytes, as Nova counts a root_gb.

@@ -53,3 +53,15 @@ class TestCheckHost(testtools.TestCase):
         with self.assertLogs('novadocker.userns', 'INFO') as logs:
             self.assertIsNone(userns.check_host(info([SECCOMP])))
         self.assertIn('does not remap user namespaces', logs.output[0])
+
+
+class TestNoNewPrivileges(testtools.TestCase):
+
+    def test_without_a_remap_setuid_gains_nothing_whatever_the_option(self):
+        for guest_setuid in (True, False):
+            self.assertTrue(userns.no_new_privileges(None, guest_setuid))
+
+    def test_under_a_remap_setuid_follows_the_option(self):
+        for found in (userns.Remap(100000, 100000), userns.Remap(None, None)):
+            self.assertFalse(userns.no_new_privileges(found, True))
+            self.assertTrue(userns.no_new_privileges(found, False))
