@@ -1095,6 +1095,18 @@ inittab_of() {
     [ -z "$(iniget "$TEMPEST_CONFIG" scenario img_file)" ]
 }
 
+@test "test-config: the guest's view on (config drive, files, password); the serial console left as DevStack set it" {
+    echo "cirros the-image-id" > "$ND_STATE/glance"
+    iniset "$TEMPEST_CONFIG" compute-feature-enabled serial_console True
+    run nd_phase stack test-config
+    [ "$status" -eq 0 ]
+    local feature
+    for feature in config_drive personality change_password; do
+        [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = True ]
+    done
+    [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled serial_console)" = True ]
+}
+
 @test "test-config: the second image is image_ref_alt" {
     printf 'cirros the-image-id\ncirros-alt the-alt-id\n' > "$ND_STATE/glance"
     run nd_phase stack test-config
