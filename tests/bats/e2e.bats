@@ -546,3 +546,18 @@ MI
     grep -qx '> FAILED step launch-wizard: expected the wizard' "$E2E_RECORD"
     ! grep -q 'Not run' "$E2E_RECORD"
 }
+
+@test "report: Tempest's results are kept in the logs before the restack removes them" {
+    E2E_NAME=gate-ctr
+    docker() {
+        [[ $1 == cp && $2 == gate-ctr:/opt/stack/logs/* ]] || return 1
+        [[ ${2##*/} == tempest.subunit ]] && return 1
+        echo "${2##*/} of the gate" > "$3"
+    }
+    run e2e_keep_tempest_results
+    [ "$status" -eq 0 ]
+    [ "$(cat "$E2E_LOGS/tempest-run.txt")" = "tempest-run.txt of the gate" ]
+    [ "$(cat "$E2E_LOGS/tempest-exclude.txt")" = "tempest-exclude.txt of the gate" ]
+    # what is missing is said, and the others are still kept
+    [[ "$output" == *"no tempest.subunit in the container"* ]]
+}

@@ -139,11 +139,15 @@ function e2e_cloud {
 }
 
 function e2e_tempest {
+    local rc
     e2e_guest_steps tempest e2e_guest env \
         "E2E_TEMPEST_REGEX=$E2E_TEMPEST_REGEX" \
         "E2E_TEMPEST_CONCURRENCY=$E2E_TEMPEST_CONCURRENCY" \
         "E2E_USERNS_REMAP=$E2E_USERNS_REMAP" \
         "$E2E_GUEST_DIR/gate/guest/tempest"
+    rc=$?
+    e2e_keep_tempest_results
+    return "$rc"
 }
 
 # e2e_restack: unstack.sh and stack.sh again; Glance then has one cirros
