@@ -30,6 +30,8 @@ from oslo_utils import uuidutils
 from tests import images as test_images
 
 CHUNK = 64 * 1024
+# Polls (half a second apart) for a boot to reach its state: 30 s.
+BOOT_RETRIES = 60
 _TARBALLS = {}
 # What the driver reads under /sys, which Nova's harness poisons: the CPU
 # topology, where /proc/cpuinfo does not give it (not on x86).
@@ -199,7 +201,10 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                                     flavor_id=flavor_id, networks='none')
         server.update(kw)
         server = self.api.post_server({'server': server})
-        return self._wait_for_state_change(server, expected)
+        # Nova's 5 s are short for a first boot on an engine of the
+        # test's own, which loads the image first (more so under load).
+        return self._wait_for_state_change(server, expected,
+                                           max_retries=BOOT_RETRIES)
 
     def keypair(self, name):
         """A new ed25519 key pair in Nova: its public key."""
@@ -225,7 +230,8 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         self.image_ids['snapshot'] = image_id
         server = self._build_server(image_uuid=image_id, networks='none')
         server = self._wait_for_state_change(
-            self.api.post_server({'server': server}), 'ACTIVE')
+            self.api.post_server({'server': server}), 'ACTIVE',
+            max_retries=BOOT_RETRIES)
         self.assertIn(image_id, self.images.downloads)
         return server
 
