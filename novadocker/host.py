@@ -27,10 +27,29 @@ MODEL_KEYS = ('model name', 'cpu model', 'cpu')
 FEATURE_KEYS = ('flags', 'features')
 
 
+def data_root_statvfs(path):
+    """statvfs(2) of the engine's data root, as nova-compute may see it.
+
+    Under a user namespace remap the data root is <data root>/<uid>.<gid>,
+    which only root and the remapped root may enter, and nova-compute runs
+    as another user: then the nearest directory above it that it may
+    reach, on the same file system (the engine makes that directory in its
+    own data root).
+    """
+    while True:
+        try:
+            return os.statvfs(path)
+        except PermissionError:
+            parent = os.path.dirname(path.rstrip('/')) or '/'
+            if parent == path:
+                raise
+            path = parent
+
+
 def measure(client):
     """The host's totals and description, one engine call."""
     info = client.info()
-    disk = os.statvfs(info.get('DockerRootDir') or '/')
+    disk = data_root_statvfs(info.get('DockerRootDir') or '/')
     arch = obj_fields.Architecture.canonicalize(
         info.get('Architecture') or os.uname().machine)
     return {

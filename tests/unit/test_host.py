@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -148,3 +150,43 @@ def test_measure_reports_cpu_info_as_json(tmp_path, monkeypatch):
     cpu = json.loads(measured['cpu_info'])
     assert (cpu['arch'], cpu['vendor'], cpu['topology']['sockets']) == (
         'x86_64', 'Intel', 2)
+
+
+def _statvfs_as_nobody(path):
+    """host.data_root_statvfs(path) run by an unprivileged user: its
+    f_fsid, or the error's name."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setgroups([])
+                os.setuid(65534)
+            result = str(host.data_root_statvfs(path).f_fsid)
+        except Exception as e:
+            result = type(e).__name__
+        os.write(write, result.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        result = f.read()
+    os.waitpid(pid, 0)
+    return result
+
+
+def test_a_remapped_data_root_nova_compute_cannot_enter_gives_its_fs():
+    # As the engine leaves it under userns-remap: <data root>/<uid>.<gid>
+    # inside a data root that only root and the remapped root may search.
+    top = tempfile.mkdtemp(dir='/tmp')
+    try:
+        os.chmod(top, 0o755)
+        data_root = os.path.join(top, 'docker')
+        remapped = os.path.join(data_root, '165536.165536')
+        os.makedirs(remapped)
+        os.chmod(data_root, 0o700 if os.geteuid() == 0 else 0o000)
+        assert _statvfs_as_nobody(remapped) == str(os.statvfs(top).f_fsid)
+    finally:
+        os.chmod(os.path.join(top, 'docker'), 0o755)
+        shutil.rmtree(top)
