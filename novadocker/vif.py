@@ -227,13 +227,17 @@ class VIFDriver:
         obj = self._to_os_vif(vif)
         info = os_vif_util.nova_to_osvif_instance(instance)
         host, peer = host_name(vif), peer_name(vif)
+        ovs = isinstance(obj, osv_objects.vif.VIFOpenVSwitch)
+        ofport = self._ofport(host) if ovs else None
         # A port left from an earlier life of the container (its veth died
         # with the old namespace) is dead in OVS: start again from nothing.
         self._unplug(instance, vif, obj, info)
         privsep.create_veth(host, peer, _mtu(vif),
                             tx_checksum=self._tx_checksum(obj))
         try:
-            if isinstance(obj, osv_objects.vif.VIFOpenVSwitch):
+            if ovs:
+                if ofport:
+                    self._keep_ofport(obj.bridge_name, host, ofport)
                 # Without a hypervisor to make the OVS port, ask os-vif to.
                 obj.port_profile.create_port = True
                 os_vif.plug(obj, info)
@@ -250,6 +254,36 @@ class VIFDriver:
             raise
         LOG.debug('Plugged port %s as %s', vif['id'], ifname,
                   instance=instance)
+
+    def _ovsdb(self):
+        """os-vif's own OVSDB access ([os_vif_ovs]), or None without one."""
+        if self._ovs is None:
+            if not ovsdb_answers(CONF.os_vif_ovs.ovsdb_connection):
+                return None
+            self._ovs = ovsdb_lib.BaseOVS(CONF.os_vif_ovs)
+        return self._ovs.ovsdb
+
+    def _ofport(self, name):
+        """The OpenFlow port number of the OVS interface ``name``, or None."""
+        db = self._ovsdb()
+        if db is None:
+            return None
+        found = db.db_find('Interface', ('name', '=', name),
+                           columns=['ofport']).execute(check_error=True)
+        numbers = [row['ofport'] for row in found
+                   if isinstance(row['ofport'], int) and row['ofport'] > 0]
+        return numbers[0] if numbers else None
+
+    def _keep_ofport(self, bridge, name, ofport):
+        """Add the port again under its old OpenFlow number, as it keeps it
+        through a libvirt guest's hard reboot: Neutron's flows for it (its
+        VLAN, its security groups) match on that number. os-vif's plug then
+        finds it and sets the rest. A separate transaction from the delete:
+        within one, OVS would keep the dead device."""
+        db = self._ovsdb()
+        with db.transaction(check_error=True) as txn:
+            txn.add(db.add_port(bridge, name, may_exist=True))
+            txn.add(db.db_set('Interface', name, ('ofport_request', ofport)))
 
     def unplug(self, instance, vif):
         """Remove what plug made on the host. Missing pieces are fine."""
@@ -288,15 +322,11 @@ class VIFDriver:
         OVS port and devices of a port Nova no longer knows would stay.
         """
         self._os_vif()
-        if self._ovs is None:
-            if not ovsdb_answers(CONF.os_vif_ovs.ovsdb_connection):
-                LOG.debug('No OVSDB at %s: no OVS port to look for',
-                          CONF.os_vif_ovs.ovsdb_connection,
-                          instance=instance)
-                return
-            # os-vif's own OVSDB access, with its [os_vif_ovs] options.
-            self._ovs = ovsdb_lib.BaseOVS(CONF.os_vif_ovs)
-        db = self._ovs.ovsdb
+        db = self._ovsdb()
+        if db is None:
+            LOG.debug('No OVSDB at %s: no OVS port to look for',
+                      CONF.os_vif_ovs.ovsdb_connection, instance=instance)
+            return
         rows = db.db_find('Interface',
                           ('external_ids', '=', {'vm-uuid': instance.uuid}),
                           columns=['name']).execute(check_error=True)

@@ -325,6 +325,14 @@ class NetworkTestCase(base.DockerDriverTestCase):
         result = self.container(server).exec_run(('/bin/busybox',) + argv)
         return result.exit_code, result.output.decode()
 
+    @staticmethod
+    def ofport(port_id):
+        """The OpenFlow number of the OVS interface of Neutron port id."""
+        numbers = [i['ofport'] for i in ovs_table(
+            'Interface', 'ofport', 'external_ids')
+            if i['external_ids'].get('iface-id') == port_id]
+        return numbers[0] if len(numbers) == 1 else numbers
+
     def links(self, server):
         """{ifname: (mac, mtu, [cidr addresses])} inside the container."""
         code, out = self.run_in(server, 'ip', '-o', 'addr', 'show')
@@ -525,10 +533,15 @@ class TestConnectivity(NetworkTestCase):
     def test_reboot_stop_start_pause_and_compute_restart_keep_wiring(self):
         server, peer, a1 = self.pair()
         expected = self.links(server)
+        ofport = self.ofport(a1)
+        self.assertGreater(ofport, 0)
 
         def check(what):
             self.assertEqual(expected, self.links(server), what)
             self.assert_reaches(peer, server, '10.10.0.11')
+            # Its OVS port keeps its OpenFlow number, on which Neutron's
+            # flows for it match, as a libvirt guest's tap keeps its own.
+            self.assertEqual(ofport, self.ofport(a1), what)
 
         self.api.post_server_action(server['id'], {'reboot': {
             'type': 'SOFT'}})
