@@ -256,24 +256,30 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             'label': 'org.openstack.nova.instance_uuid=%s' % server['id']})
         return found[0] if len(found) == 1 else found or None
 
+    def put_program(self, server, name, mode=0o755):
+        """tests/<name>.c, built statically, into the guest as /bin/<name>,
+        root's with ``mode``; the test skips without a compiler."""
+        program = test_images.build_static(self.workdir, name)
+        if program is None:
+            self.skipTest('needs a C compiler and a static libc (gcc, '
+                          'libc6-dev) to build tests/%s.c' % name)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w') as tar:
+            info = tar.gettarinfo(program, arcname='bin/' + name)
+            info.uid = info.gid = 0
+            info.uname = info.gname = 'root'
+            info.mode = mode
+            with open(program, 'rb') as f:
+                tar.addfile(info, f)
+        self.assertTrue(self.container(server).put_archive(
+            '/', buf.getvalue()))
+        return '/bin/' + name
+
     def setuid_ids(self, server, user='1000'):
         """'<uid> <euid>' of a program owned by the guest's root, mode
         4755, run in the guest as ``user``: what sudo would get."""
-        program = test_images.build_static(self.workdir, 'euid')
-        if program is None:
-            self.skipTest('needs a C compiler and a static libc (gcc, '
-                          'libc6-dev) to build tests/euid.c')
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode='w') as tar:
-            info = tar.gettarinfo(program, arcname='bin/euid')
-            info.uid = info.gid = 0
-            info.uname = info.gname = 'root'
-            info.mode = 0o4755
-            with open(program, 'rb') as f:
-                tar.addfile(info, f)
-        container = self.container(server)
-        self.assertTrue(container.put_archive('/', buf.getvalue()))
-        result = container.exec_run(['/bin/euid'], user=user)
+        path = self.put_program(server, 'euid', mode=0o4755)
+        result = self.container(server).exec_run([path], user=user)
         self.assertEqual(0, result.exit_code, result.output)
         return result.output.decode().strip()
 

@@ -326,12 +326,11 @@ class NetworkTestCase(base.DockerDriverTestCase):
         return result.exit_code, result.output.decode()
 
     @staticmethod
-    def ofport(port_id):
-        """The OpenFlow number of the OVS interface of Neutron port id."""
-        numbers = [i['ofport'] for i in ovs_table(
+    def ofports(port_id):
+        """The OpenFlow numbers of the OVS interfaces of a Neutron port."""
+        return [i['ofport'] for i in ovs_table(
             'Interface', 'ofport', 'external_ids')
             if i['external_ids'].get('iface-id') == port_id]
-        return numbers[0] if len(numbers) == 1 else numbers
 
     def links(self, server):
         """{ifname: (mac, mtu, [cidr addresses])} inside the container."""
@@ -533,15 +532,16 @@ class TestConnectivity(NetworkTestCase):
     def test_reboot_stop_start_pause_and_compute_restart_keep_wiring(self):
         server, peer, a1 = self.pair()
         expected = self.links(server)
-        ofport = self.ofport(a1)
-        self.assertGreater(ofport, 0)
+        ofports = self.ofports(a1)
+        self.assertEqual(1, len(ofports))
+        self.assertGreater(ofports[0], 0)
 
         def check(what):
             self.assertEqual(expected, self.links(server), what)
             self.assert_reaches(peer, server, '10.10.0.11')
             # Its OVS port keeps its OpenFlow number, on which Neutron's
             # flows for it match, as a libvirt guest's tap keeps its own.
-            self.assertEqual(ofport, self.ofport(a1), what)
+            self.assertEqual(ofports, self.ofports(a1), what)
 
         self.api.post_server_action(server['id'], {'reboot': {
             'type': 'SOFT'}})

@@ -175,9 +175,8 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
     def test_setuid_makes_a_guest_user_the_guests_root_not_the_hosts(self):
         server = self.boot()
         self.assert_unprivileged_root(server)
-        self.assertNotIn('SecurityOpt', {
-            k: v for k, v in
-            self.container(server).attrs['HostConfig'].items() if v})
+        self.assertFalse(
+            self.container(server).attrs['HostConfig'].get('SecurityOpt'))
         # sudo's way: a root-owned setuid program run by another user.
         self.assertEqual('1000 0', self.setuid_ids(server))
         status = self.run_in(server, 'cat', '/proc/1/status')
