@@ -81,18 +81,19 @@ def _power_state(container, instance):
 HOST_NAME_MAX = 64
 
 
-def hostname_settings(hostname):
+def hostname_settings(hostname, domainname=True):
     """The container's host and domain names for Nova's hostname.
 
     Since API 2.94 a hostname may be an FQDN of up to 255 characters: its
     first label becomes the host name and the rest the domain name, as
-    `hostname` and `domainname` show them in a guest.
+    `hostname` and `domainname` show them in a guest; without
+    ``domainname`` (userns.sets_domainname) the first label only.
     """
     if not hostname:
         return {}
     host, _, domain = hostname.partition('.')
     settings = {'hostname': host[:HOST_NAME_MAX - 1]}
-    if domain:
+    if domain and domainname:
         settings['domainname'] = domain[:HOST_NAME_MAX - 1]
     return settings
 
@@ -130,8 +131,10 @@ class DockerDriver(driver.ComputeDriver):
         self._watcher = None
         self._lifecycle = None
         self._disk_quota = None
-        # Until init_host has asked the engine: no setuid gains.
+        # Until init_host has asked the engine: no setuid gains, no
+        # domain names.
         self._no_new_privileges = True
+        self._sets_domainname = False
 
     # -- host ---------------------------------------------------------------
 
@@ -148,6 +151,7 @@ class DockerDriver(driver.ComputeDriver):
         remap = userns.check_host(self.engine.client.info())
         self._no_new_privileges = userns.no_new_privileges(
             remap, CONF.docker.guest_setuid)
+        self._sets_domainname = userns.sets_domainname(remap)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
@@ -424,7 +428,8 @@ class DockerDriver(driver.ComputeDriver):
                 engine_image,
                 command=shlex.split(command) if command else None,
                 name=engine.container_name(instance),
-                **hostname_settings(instance.hostname),
+                **hostname_settings(instance.hostname,
+                                    self._sets_domainname),
                 labels=engine.labels(instance),
                 detach=True,
                 stdin_open=True,

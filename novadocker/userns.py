@@ -82,3 +82,14 @@ def no_new_privileges(found, guest_setuid):
     container's capabilities bound what it then holds.
     """
     return found is None or not guest_setuid
+
+
+def sets_domainname(found):
+    """Whether the engine can give a container a domain name.
+
+    It writes the name to the container's /proc/sys/kernel/domainname,
+    which only root of the host's user namespace may write: under a remap
+    runc fails the start ("open /proc/sys/kernel/domainname: permission
+    denied"). Such a guest gets the first label of an FQDN hostname only.
+    """
+    return found is None

@@ -158,6 +158,18 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
         self.assertEqual('1', self.run_in(server, 'grep', '-c', '^processor',
                                           '/proc/cpuinfo').strip())
 
+    def test_an_fqdn_hostname_boots_with_its_first_label(self):
+        # Tempest's ServersV294TestFqdnHostnames: the engine cannot give a
+        # remapped container a domain name, so it gets none.
+        fqdn = 'x' * 52 + '-guest-test.domaintest.com'
+        server = self.boot(hostname=fqdn)
+        self.assertEqual(fqdn, self.api.get_server(server['id'])[
+            'OS-EXT-SRV-ATTR:hostname'])
+        self.assertEqual('x' * 52 + '-guest-test',
+                         self.run_in(server, 'hostname').strip())
+        self.assertEqual('(none)', self.run_in(
+            server, 'cat', '/proc/sys/kernel/domainname').strip())
+
     def test_reboot_stop_and_start_stay_unprivileged(self):
         server = self.boot()
         first = self.assert_unprivileged_root(server)

@@ -69,6 +69,12 @@ def test_hostname_settings_fqdn_splits_into_host_and_domain():
         'hostname': 'x' * 52 + '-guest-test', 'domainname': 'domaintest.com'}
 
 
+def test_hostname_settings_without_domain_names_keep_the_first_label():
+    fqdn = 'x' * 52 + '-guest-test.domaintest.com'
+    assert driver.hostname_settings(fqdn, domainname=False) == {
+        'hostname': 'x' * 52 + '-guest-test'}
+
+
 def test_hostname_settings_fit_the_kernel():
     settings = driver.hostname_settings('a' * 80 + '.' + 'b' * 200)
     assert len(settings['hostname']) < driver.HOST_NAME_MAX

@@ -65,3 +65,8 @@ class TestNoNewPrivileges(testtools.TestCase):
         for found in (userns.Remap(100000, 100000), userns.Remap(None, None)):
             self.assertFalse(userns.no_new_privileges(found, True))
             self.assertTrue(userns.no_new_privileges(found, False))
+
+    def test_only_an_engine_without_remap_sets_domain_names(self):
+        self.assertTrue(userns.sets_domainname(None))
+        self.assertFalse(userns.sets_domainname(userns.Remap(165536, 165536)))
+        self.assertFalse(userns.sets_domainname(userns.Remap(None, None)))
