@@ -136,7 +136,8 @@ make_repo() {
     e2e_write_report PASSED 1 2>/dev/null
     grep -q '^| `tempest.api.compute.admin.test_server_diagnostics.ServerDiagnosticsV248Test.test_get_server_diagnostics` | Nova.s API (2.48) .* |$' "$E2E_RECORD"
     # every line of both lists has its reason
-    [ "$(cat "$E2E_DIR/tempest-exclude.txt" "$E2E_DIR/tempest-exclude-no-userns.txt" | grep -c '^\^')" -eq "$(grep -c '^| `tempest' "$E2E_RECORD")" ]
+    [ "$(cat "$E2E_DIR/tempest-exclude.txt" "$E2E_DIR/tempest-exclude-no-userns.txt" "$E2E_DIR/tempest-alone.txt" | grep -c '^\^')" -eq "$(grep -c '^| `tempest' "$E2E_RECORD")" ]
+    grep -q '^| `tempest.api.compute.servers.test_server_actions.ServerActionsTestJSON.test_change_server_password` | it moves the class.s floating IP' "$E2E_RECORD"
     grep -qx -- "- Engine's userns-remap: off" "$E2E_RECORD"
 }
 
@@ -148,7 +149,7 @@ make_repo() {
     : > "$E2E_LOGS/commits.txt"
     e2e_write_report PASSED 1 2>/dev/null
     grep -qx -- "- Engine's userns-remap: default" "$E2E_RECORD"
-    [ "$(grep -c '^\^' "$E2E_DIR/tempest-exclude.txt")" -eq "$(grep -c '^| `tempest' "$E2E_RECORD")" ]
+    [ "$(cat "$E2E_DIR/tempest-exclude.txt" "$E2E_DIR/tempest-alone.txt" | grep -c '^\^')" -eq "$(grep -c '^| `tempest' "$E2E_RECORD")" ]
     ! grep -q 'test_server_personality' "$E2E_RECORD"
 }
 
@@ -359,6 +360,48 @@ STEP cloud/pause 0.3 FAILED" ]
     grep -qx -- '- Tempest: profile full, regex `x`, validation (Tempest logs into the guests): True' "$E2E_RECORD"
     grep -qx '| 2 | Resize is not available. |' "$E2E_RECORD"
     grep -qx '| 1 | Need distinct images |' "$E2E_RECORD"
+}
+
+@test "tempest: the tests to run alone that the regex selects" {
+    source "$E2E_DIR/guest/tempest"
+    local alone='^tempest\.api\.compute\.servers\.test_server_actions\.ServerActionsTestJSON\.test_change_server_password'
+    [ "$(alone_regex '^tempest\.api\.compute\.')" = "$alone" ]
+    [ "$(alone_regex 'ServerActionsTestJSON')" = "$alone" ]
+    [ -z "$(alone_regex '^tempest\.api\.compute\.volumes')" ]
+}
+
+@test "tempest: the tests to run alone are left out of the first pass and run after it, one at a time" {
+    source "$E2E_DIR/guest/tempest"
+    TEMPEST_DIR=$BATS_TEST_TMPDIR/tempest
+    VENV=$TEMPEST_DIR/venv
+    mkdir -p "$VENV/bin" "$TEMPEST_DIR/etc" "$BATS_TEST_TMPDIR/logs"
+    printf '[validation]\nrun_validation = True\n' > "$TEMPEST_DIR/etc/tempest.conf"
+    # a tempest that says how it was run and gives one pass's totals
+    cat > "$VENV/bin/tempest" <<'FAKE'
+#!/bin/bash
+echo "args: $*"
+while [[ $# -gt 0 ]]; do
+    if [[ $1 == --exclude-list ]]; then sed 's/^/excluded: /' "$2"; fi
+    shift
+done
+printf '{0} tempest.api.x.T.test_a [1.0s] ... SKIPPED: Resize not available.\n'
+printf 'Totals\n ======\n - Passed: 3\n - Skipped: 1\n - Failed: 0\n'
+FAKE
+    printf '#!/bin/bash\n[[ $1 == last ]] && echo subunit\n' > "$VENV/bin/stestr"
+    chmod +x "$VENV/bin/tempest" "$VENV/bin/stestr"
+    LOG_DIR=$BATS_TEST_TMPDIR/logs
+    E2E_TEMPEST_REGEX='^tempest\.api\.compute\.' run main
+    [ "$status" -eq 0 ]
+    local first=$LOG_DIR/tempest-run.txt alone=$LOG_DIR/tempest-run-alone.txt
+    grep -q '^args: run --regex ^tempest\\.api\\.compute\\. --concurrency 2 ' "$first"
+    grep -q '^excluded: ^tempest\\.api\\.compute\\.servers\\.test_server_actions\\.ServerActionsTestJSON\\.test_change_server_password' "$first"
+    grep -q '^args: run --regex ^tempest.*test_change_server_password --concurrency 1 ' "$alone"
+    ! grep -q '^excluded: .*test_change_server_password' "$alone"
+    # both passes in the totals and the skip reasons
+    [[ "$output" == *"TEMPEST passed=6 skipped=2 failed=0"* ]]
+    [[ "$output" == *"SKIPPED 2 Resize not available."* ]]
+    [ "$(cat "$LOG_DIR/tempest.subunit")" = "subunit
+subunit" ]
 }
 
 @test "tempest: skip reasons grouped with counts, most first" {
