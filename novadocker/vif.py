@@ -237,7 +237,8 @@ class VIFDriver:
         try:
             if ovs:
                 if ofport:
-                    self._keep_ofport(obj.bridge_name, host, ofport)
+                    self._keep_ofport(obj.bridge_name, host, ofport,
+                                      vif, instance.uuid)
                 # Without a hypervisor to make the OVS port, ask os-vif to.
                 obj.port_profile.create_port = True
                 os_vif.plug(obj, info)
@@ -274,16 +275,26 @@ class VIFDriver:
                    if isinstance(row['ofport'], int) and row['ofport'] > 0]
         return numbers[0] if numbers else None
 
-    def _keep_ofport(self, bridge, name, ofport):
+    def _keep_ofport(self, bridge, name, ofport, vif, instance_uuid):
         """Add the port again under its old OpenFlow number, as it keeps it
         through a libvirt guest's hard reboot: Neutron's flows for it (its
         VLAN, its security groups) match on that number. os-vif's plug then
-        finds it and sets the rest. A separate transaction from the delete:
-        within one, OVS would keep the dead device."""
+        finds it and sets the rest.
+
+        A separate transaction from the delete: within one, OVS would keep
+        the dead device. The port comes with the external ids os-vif gives
+        it, in the same transaction: Neutron's agent takes a new port for
+        one only when its iface-id and MAC come with it, and ignores them
+        arriving later; where it saw the removal in one poll and the port
+        in the next, it then never wired the port again.
+        """
+        ids = {'iface-id': vif['id'], 'iface-status': 'active',
+               'attached-mac': vif['address'], 'vm-uuid': instance_uuid}
         db = self._ovsdb()
         with db.transaction(check_error=True) as txn:
             txn.add(db.add_port(bridge, name, may_exist=True))
-            txn.add(db.db_set('Interface', name, ('ofport_request', ofport)))
+            txn.add(db.db_set('Interface', name, ('external_ids', ids),
+                              ('ofport_request', ofport)))
 
     def unplug(self, instance, vif):
         """Remove what plug made on the host. Missing pieces are fine."""

@@ -111,6 +111,34 @@ def namespace_users(netns):
     return users
 
 
+class InterfaceInserts:
+    """Every new row of OVSDB's Interface table while it runs, as Neutron's
+    OVS agent sees them: ``ovsdb-client monitor`` of name and external_ids,
+    one transaction an update."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            ['ovsdb-client', 'monitor', OVSDB, 'Open_vSwitch', 'Interface',
+             'name,external_ids', '--format=json'],
+            stdout=subprocess.PIPE, text=True)
+        # The first update lists the rows already there.
+        self.process.stdout.readline()
+
+    def stop(self):
+        """[(name, external_ids)] of each insert, in order."""
+        self.process.terminate()
+        out, _ = self.process.communicate(timeout=10)
+        inserts = []
+        for line in out.splitlines():
+            update = json.loads(line)
+            for row in update['data']:
+                fields = dict(zip(update['headings'], row))
+                if fields['action'] == 'insert':
+                    inserts.append((fields['name'],
+                                    dict(fields['external_ids'][1])))
+        return inserts
+
+
 class FakeAgent:
     """Neutron's part of plugging, for the ports of one test."""
 
@@ -574,6 +602,33 @@ class TestConnectivity(NetworkTestCase):
         self.assertEqual(1, len([i for i in ovs_table(
             'Interface', 'name', 'external_ids')
             if i['external_ids'].get('iface-id') == a1]))
+
+    def test_a_port_added_again_comes_with_its_neutron_port(self):
+        # Neutron's OVS agent takes a new OVS port for a Neutron port only
+        # when the insert itself carries the iface-id and the MAC; ids set
+        # in a later transaction it ignores, and a port whose removal it
+        # saw in an earlier poll then stays unwired (the gate's hard reboot
+        # and stop, 2026-12-02).
+        server, peer, a1 = self.pair()
+        inserts = InterfaceInserts()
+        try:
+            for action, state in (({'reboot': {'type': 'HARD'}}, 'ACTIVE'),
+                                  ({'os-stop': None}, 'SHUTOFF'),
+                                  ({'os-start': None}, 'ACTIVE')):
+                self.api.post_server_action(server['id'], action)
+                server = self._wait_for_state_change(server, state)
+        finally:
+            added = inserts.stop()
+        tap = 'tap' + a1[:11]
+        self.assertEqual(2, len([name for name, _ids in added
+                                 if name == tap]), added)
+        for name, ids in added:
+            if name == tap:
+                self.assertEqual((a1, self.neutron._ports[a1]['mac_address'],
+                                  server['id']),
+                                 (ids.get('iface-id'), ids.get('attached-mac'),
+                                  ids.get('vm-uuid')))
+        self.assert_reaches(peer, server, '10.10.0.11')
 
     def test_attach_and_detach_a_second_port(self):
         self.agent()
