@@ -91,18 +91,38 @@ def live_namespaces():
                 found.add(os.readlink('/proc/%s/ns/net' % pid))
             except OSError:
                 pass
+    return found | mounted_namespaces()
+
+
+def mounted_namespaces():
+    """Network namespaces kept by a mount (``ip netns add``)."""
     with open('/proc/self/mountinfo') as f:
-        found.update(line.split()[3] for line in f if ' nsfs ' in line)
-    return found
+        return {line.split()[3] for line in f if ' nsfs ' in line}
 
 
-def namespace_users(netns):
-    """The processes in a network namespace, as "pid command" strings."""
+def boot_ticks():
+    """Now, in the clock ticks since boot that /proc/<pid>/stat counts in."""
+    with open('/proc/uptime') as f:
+        return float(f.read().split()[0]) * os.sysconf('SC_CLK_TCK')
+
+
+def started_at(pid):
+    """When a process started, in clock ticks since boot."""
+    with open('/proc/%s/stat' % pid) as f:
+        # The fields after the command's parenthesis; starttime is the 22nd.
+        return int(f.read().rsplit(')', 1)[1].split()[19])
+
+
+def namespace_users(netns, started_before=None):
+    """The processes in a network namespace, as "pid command" strings;
+    with ``started_before`` (clock ticks since boot), only those older."""
     users = []
     for pid in os.listdir('/proc'):
         try:
             if pid.isdigit() and os.readlink(
-                    '/proc/%s/ns/net' % pid) == netns:
+                    '/proc/%s/ns/net' % pid) == netns and (
+                    started_before is None or
+                    started_at(pid) < started_before):
                 with open('/proc/%s/cmdline' % pid, 'rb') as f:
                     users.append('%s %s' % (pid, f.read().replace(
                         b'\0', b' ').decode(errors='replace').strip()))
@@ -682,12 +702,20 @@ class TestPluggingEvents(NetworkTestCase):
 
 class TestLeaks(NetworkTestCase):
 
-    def assertNamespaceGone(self, netns, seconds=30):
+    def assertNamespaceGone(self, netns, deleted, seconds=30):
+        """The namespace ``netns`` is gone since the delete (at ``deleted``,
+        clock ticks since boot). The kernel reuses a freed namespace's
+        number: one that only processes started after the delete are in
+        is another namespace (another test's or guest's on the host)."""
         deadline = time.monotonic() + seconds
         while netns in live_namespaces():
+            users = namespace_users(netns, started_before=deleted)
+            mounted = netns in mounted_namespaces()
+            if not users and not mounted:
+                return
             if time.monotonic() > deadline:
                 self.fail('%s is still used by %s' % (
-                    netns, namespace_users(netns) or 'a mount'))
+                    netns, users or 'a mount'))
             time.sleep(0.1)
 
     CYCLES = int(os.environ.get('NOVADOCKER_LEAK_CYCLES', '100'))
@@ -705,13 +733,14 @@ class TestLeaks(NetworkTestCase):
             server = self.boot_on(a1, a2)
             pid = self.container(server).attrs['State']['Pid']
             netns = os.readlink('/proc/%d/ns/net' % pid)
+            deleted = boot_ticks()
             self._delete_server(server)
             self.booted.remove(server['id'])
             # The engine may answer the removal before the kernel has
             # reaped the container's processes (seconds, on a loaded host);
             # a leak is a namespace that stays. Polled, not waited for: the
             # kernel reuses the number of a freed one.
-            self.assertNamespaceGone(netns)
+            self.assertNamespaceGone(netns, deleted)
         self.assertEqual(set(), self.ours_on_host([a1, a2]))
         self.assertEqual([], [c for c in self.docker.containers.list(
             all=True, filters={'label': 'org.openstack.nova.instance_uuid'})
