@@ -370,15 +370,21 @@ STEP cloud/pause 0.3 FAILED" ]
     [ -z "$(alone_regex '^tempest\.api\.compute\.volumes')" ]
 }
 
-@test "tempest: the tests to run alone are left out of the first pass and run after it, one at a time" {
+# fake_tempest: guest/tempest's functions, with a tempest that says how it
+# was run and gives one pass's totals, and lists one test unless
+# FAKE_TEMPEST_LISTS_NONE is set
+fake_tempest() {
     source "$E2E_DIR/guest/tempest"
     TEMPEST_DIR=$BATS_TEST_TMPDIR/tempest
     VENV=$TEMPEST_DIR/venv
     mkdir -p "$VENV/bin" "$TEMPEST_DIR/etc" "$BATS_TEST_TMPDIR/logs"
     printf '[validation]\nrun_validation = True\n' > "$TEMPEST_DIR/etc/tempest.conf"
-    # a tempest that says how it was run and gives one pass's totals
     cat > "$VENV/bin/tempest" <<'FAKE'
 #!/bin/bash
+if [[ $2 == --list-tests ]]; then
+    [[ -n ${FAKE_TEMPEST_LISTS_NONE:-} ]] || echo tempest.api.x.T.test_a
+    exit 0
+fi
 echo "args: $*"
 while [[ $# -gt 0 ]]; do
     if [[ $1 == --exclude-list ]]; then sed 's/^/excluded: /' "$2"; fi
@@ -389,11 +395,15 @@ printf 'Totals\n ======\n - Passed: 3\n - Skipped: 1\n - Failed: 0\n'
 FAKE
     printf '#!/bin/bash\n[[ $1 == last ]] && echo subunit\n' > "$VENV/bin/stestr"
     chmod +x "$VENV/bin/tempest" "$VENV/bin/stestr"
+}
+
+@test "tempest: the tests to run alone are left out of the first pass and run after it, one at a time" {
+    fake_tempest
     LOG_DIR=$BATS_TEST_TMPDIR/logs
     E2E_TEMPEST_REGEX='^tempest\.api\.compute\.' run main
     [ "$status" -eq 0 ]
     local first=$LOG_DIR/tempest-run.txt alone=$LOG_DIR/tempest-run-alone.txt
-    grep -q '^args: run --regex ^tempest\\.api\\.compute\\. --concurrency 2 ' "$first"
+    grep -q '^args: run --regex ^tempest\\.api\\.compute\\. --exclude-list [^ ]* --concurrency 2$' "$first"
     grep -q '^excluded: ^tempest\\.api\\.compute\\.servers\\.test_server_actions\\.ServerActionsTestJSON\\.test_change_server_password' "$first"
     grep -q '^args: run --regex ^tempest.*test_change_server_password --concurrency 1 ' "$alone"
     ! grep -q '^excluded: .*test_change_server_password' "$alone"
@@ -403,6 +413,17 @@ FAKE
     [[ "$output" == *"SKIPPED 2 Resize not available."* ]]
     [ "$(cat "$LOG_DIR/tempest.subunit")" = "subunit
 subunit" ]
+}
+
+@test "tempest: a regex that selects only the tests to run alone runs only their pass" {
+    fake_tempest
+    LOG_DIR=$BATS_TEST_TMPDIR/logs
+    FAKE_TEMPEST_LISTS_NONE=1 E2E_TEMPEST_REGEX='test_change_server_password' run main
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Nothing to run but the tests run alone"* ]]
+    [ ! -e "$LOG_DIR/tempest-run.txt" ]
+    grep -q '^args: run --regex ^tempest.*test_change_server_password --concurrency 1 ' "$LOG_DIR/tempest-run-alone.txt"
+    [[ "$output" == *"TEMPEST passed=3 skipped=1 failed=0"* ]]
 }
 
 @test "tempest: skip reasons grouped with counts, most first" {
