@@ -165,6 +165,20 @@ docker_opts = [
                      'user namespace; with False, under a remap too. Set '
                      'at create: containers keep what they were created '
                      'with until they are rebuilt.'),
+    cfg.BoolOpt('guest_net_admin',
+                default=True,
+                help='Where the engine remaps user namespaces (dockerd '
+                     '--userns-remap), give every guest\'s root '
+                     'CAP_NET_ADMIN in its own user namespace, so that it '
+                     'configures its interfaces, addresses and routes as '
+                     'on a virtual machine (for example "sudo ip link set '
+                     'eth1 up" for a second port). The container\'s network '
+                     'namespace belongs to its user namespace: the '
+                     'capability reaches no other, and Neutron\'s port '
+                     'security still filters what leaves the port. Without '
+                     'a remap never (unless cap_add asks for it). Set at '
+                     'create: containers keep what they were created with '
+                     'until they are rebuilt.'),
     cfg.BoolOpt('veth_tx_checksum_offload',
                 default=True,
                 help='Leave TX checksum offload on for the veth pairs that '

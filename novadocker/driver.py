@@ -132,8 +132,9 @@ class DockerDriver(driver.ComputeDriver):
         self._lifecycle = None
         self._disk_quota = None
         # Until init_host has asked the engine: no setuid gains, no
-        # domain names.
+        # capabilities for the guest's root, no domain names.
         self._no_new_privileges = True
+        self._guest_caps = ()
         self._sets_domainname = False
 
     # -- host ---------------------------------------------------------------
@@ -151,6 +152,8 @@ class DockerDriver(driver.ComputeDriver):
         remap = userns.check_host(self.engine.client.info())
         self._no_new_privileges = userns.no_new_privileges(
             remap, CONF.docker.guest_setuid)
+        self._guest_caps = userns.guest_capabilities(
+            remap, CONF.docker.guest_net_admin)
         self._sets_domainname = userns.sets_domainname(remap)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
@@ -413,7 +416,7 @@ class DockerDriver(driver.ComputeDriver):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot, self.disk_quota.enforced,
-            self._no_new_privileges)
+            self._no_new_privileges, self._guest_caps)
         for settings in (network.create_settings(network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),

@@ -45,14 +45,16 @@ def pids(pids_limit):
     return {'pids_limit': pids_limit} if pids_limit > 0 else {}
 
 
-def capabilities(flavor, conf_cap_add, guest_reboot=False):
+def capabilities(flavor, conf_cap_add, guest_reboot=False, guest_caps=()):
     """Capabilities beyond Docker's default set: nova.conf plus the flavor.
 
     ``guest_reboot`` (``[docker] guest_reboot``) adds what the guest's own
-    reboot and power off need.
+    reboot and power off need; ``guest_caps`` what the engine's remap lets
+    every guest's root hold (userns.guest_capabilities).
     """
     extra = flavor.extra_specs.get(CAP_ADD_SPEC, '')
-    caps = list(conf_cap_add) + [c for c in extra.split(',')]
+    caps = (list(conf_cap_add) + [c for c in extra.split(',')] +
+            list(guest_caps))
     if guest_reboot:
         caps += GUEST_REBOOT_CAPS
     # The engine takes NET_ADMIN and CAP_NET_ADMIN alike: one of each.
@@ -87,14 +89,16 @@ def isolation(no_new_privileges=True):
 
 
 def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False,
-                   root_disk_quota=False, no_new_privileges=True):
+                   root_disk_quota=False, no_new_privileges=True,
+                   guest_caps=()):
     """All engine settings for an instance of this flavor.
 
     ``root_disk_quota``: the engine limits the writable layer's size.
     """
     settings = {}
     for part in (memory(flavor), cpu(flavor), pids(pids_limit),
-                 capabilities(flavor, conf_cap_add, guest_reboot),
+                 capabilities(flavor, conf_cap_add, guest_reboot,
+                              guest_caps),
                  root_disk(flavor, root_disk_quota),
                  isolation(no_new_privileges)):
         settings.update(part)

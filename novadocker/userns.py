@@ -18,8 +18,12 @@ their owners: those of host root show as ``nobody`` in the guest.
 nova-compute says at start which it is.
 
 Only under a remap may a guest's users become its root through setuid
-programs (sudo, su), as on a virtual machine: that root is nobody on the
-host. Without one, every container runs with no-new-privileges.
+programs (sudo, su, CirrOS's ping), as on a virtual machine: that root is
+nobody on the host. Without one, every container runs with
+no-new-privileges. Only under a remap does that root configure its own
+interfaces (CAP_NET_ADMIN): runc makes the container's network namespace
+in its user namespace, so the capability reaches that namespace and no
+other.
 """
 
 import collections
@@ -82,6 +86,25 @@ def no_new_privileges(found, guest_setuid):
     container's capabilities bound what it then holds.
     """
     return found is None or not guest_setuid
+
+
+# What a remapped guest's root may do in its own network namespace, as a
+# virtual machine's root does with its NICs (Tempest's scenario tests run
+# "sudo ip link set eth1 up"): links, addresses, routes. Neutron's port
+# security filters what leaves the port whatever the guest sets.
+GUEST_ROOT_CAPS = ('NET_ADMIN',)
+
+
+def guest_capabilities(found, guest_net_admin):
+    """Capabilities beyond Docker's defaults for every guest.
+
+    ``found``: the engine's remap (``remap()``); ``guest_net_admin``:
+    ``[docker] guest_net_admin``. Without a remap none: CAP_NET_ADMIN
+    would then be held by root of the host's user namespace.
+    """
+    if found is None or not guest_net_admin:
+        return ()
+    return GUEST_ROOT_CAPS
 
 
 def sets_domainname(found):

@@ -130,6 +130,7 @@ make_repo() {
 
 @test "report: the tests left out, with why" {
     E2E_RECORD=$BATS_TEST_TMPDIR/LAST_RUN.md
+    E2E_USERNS_REMAP=off
     : > "$E2E_LOGS/steps.txt"
     echo "Tempest regex: x" > "$E2E_LOGS/tempest.txt"
     : > "$E2E_LOGS/commits.txt"
@@ -156,7 +157,7 @@ make_repo() {
 @test "tempest: the personality tests that read through sudo run only under userns-remap" {
     local list=$BATS_TEST_TMPDIR/exclude.txt
     source "$E2E_DIR/guest/tempest"
-    E2E_USERNS_REMAP= exclude_list "$list"
+    E2E_USERNS_REMAP=off exclude_list "$list"
     grep -q 'test_server_personality' "$list"
     grep -q 'test_device_tagging' "$list"
     E2E_USERNS_REMAP=default exclude_list "$list"
@@ -167,7 +168,7 @@ make_repo() {
 @test "local.conf: the engine's userns-remap, by E2E_USERNS_REMAP" {
     E2E_CIRROS_VERSION=0.5.3
     run _e2e_local_conf
-    [[ "$output" == *$'\nNOVA_DOCKER_USERNS_REMAP=\n'* ]]
+    [[ "$output" == *$'\nNOVA_DOCKER_USERNS_REMAP=auto\n'* ]]
     E2E_USERNS_REMAP=default
     run _e2e_local_conf
     [[ "$output" == *$'\nNOVA_DOCKER_USERNS_REMAP=default\n'* ]]
@@ -480,8 +481,8 @@ SKIPPED 1 Live migration is not available." ]
     [[ "$output" == *"E2E_NETWORKING=ovn: use ovs"*"or none"* ]]
 }
 
-@test "profile: full runs the whole compute API, quick its server tests" {
-    [ "$(e2e_profile_regex)" = '^tempest\.api\.compute\.' ]
+@test "profile: full runs the whole compute API and the scenario tests, quick its server tests" {
+    [ "$(e2e_profile_regex)" = '^tempest\.(api\.compute|scenario)\.' ]
     E2E_PROFILE=quick
     e2e_check_settings
     [ "$(e2e_profile_regex)" = '^tempest\.api\.compute\.servers\.' ]

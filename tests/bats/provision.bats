@@ -234,7 +234,8 @@ require_root() {
     run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" \
         --compute-service my-compute --glance-service my-glance
     [[ "$output" == *"would: restart my-compute"* && "$output" == *"would: restart my-glance"* ]]
-    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --no-restart --skip-docker --no-glance
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --no-restart --skip-docker --no-glance \
+        --userns-remap off
     [ "$status" -eq 0 ]
     [[ "$output" != *restart* && "$output" != *docker.io* && "$output" != *container_formats* ]]
 }
@@ -281,7 +282,7 @@ require_root() {
 
 @test "--xfs-data-root --dry-run: every change printed, none made" {
     xfs_args
-    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}"
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --userns-remap off
     [ "$status" -eq 0 ]
     [[ "$output" == *"would: install xfsprogs"* ]]
     [[ "$output" == *"would: make $XFS_FILE (sparse, 20G)"* ]]
@@ -368,6 +369,25 @@ require_root() {
     run "$PROVISION" --distro debian "${ARGS[@]}" "${XFS_ARGS[@]}" --leave-engine-contents
     [ "$status" -eq 0 ]
     [ "$(daemon_json data-root)" = "$XFS_DIR" ]
+}
+
+@test "--userns-remap auto (the default): an engine that holds images is left, said so; an empty one remapped" {
+    require_root
+    echo "0 4" > "$ND_STATE/docker-counts"
+    run "$PROVISION" --distro debian "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"WARNING: the Docker engine holds 0 containers and 4 images: left without userns-remap (--userns-remap=auto)"* ]]
+    [ ! -e "$ND_DAEMON_JSON" ]
+    echo "0 0" > "$ND_STATE/docker-counts"
+    run "$PROVISION" --distro debian "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [ "$(daemon_json userns-remap)" = default ]
+    [[ "$output" == *"ok: the Docker engine remaps user namespaces"* ]]
+    # once remapped, auto keeps the engine's own setting
+    : > "$ND_CALLS"
+    run "$PROVISION" --distro debian "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [ -z "$(nd_calls '^systemctl restart docker')" ]
 }
 
 @test "--userns-remap with --no-restart: written, the engine not restarted, said so" {

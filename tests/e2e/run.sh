@@ -38,9 +38,11 @@
 #                  in E2E_LOGS/browser; 0: not; 1 with E2E_HORIZON=1 and
 #                  E2E_NETWORKING=ovs, else 0
 #   E2E_USERNS_REMAP  the engine's userns-remap in the gate's DevStack
-#                  (NOVA_DOCKER_USERNS_REMAP): empty (off) or "default";
-#                  with it the guests' users may become their root (sudo),
-#                  and Tempest's tests that read through sudo run; empty
+#                  (NOVA_DOCKER_USERNS_REMAP): "auto" (the plugin's default:
+#                  the gate's new engine is remapped), "default" or "off";
+#                  without it the guests' users cannot become their root
+#                  (sudo, ping), and Tempest's tests that need that are
+#                  left out (tempest-exclude-no-userns.txt); auto
 #   E2E_KEEP=1     leave the container running for a look inside
 #
 # Every container and volume it starts is removed at the end.
@@ -62,7 +64,7 @@ E2E_PROFILE=${E2E_PROFILE:-full}
 E2E_HORIZON=${E2E_HORIZON:-1}
 E2E_CINDER=${E2E_CINDER:-1}
 E2E_HEAT=${E2E_HEAT:-1}
-E2E_USERNS_REMAP=${E2E_USERNS_REMAP:-}
+E2E_USERNS_REMAP=${E2E_USERNS_REMAP:-auto}
 # What the driver lacks (volumes, consoles, resize...) skips by the plugin's
 # tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-}

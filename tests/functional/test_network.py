@@ -41,6 +41,10 @@ from tests.functional import test_userns
 BRIDGE = 'br-ndtest'
 OVSDB = 'unix:/var/run/openvswitch/db.sock'
 PORT = 7777
+# CirrOS's busybox, setuid root as its ping needs: a copy that applets
+# still know by its name.
+SETUID_BUSYBOX = ('mkdir /tmp/s && cp /bin/busybox /tmp/s/busybox && '
+                  'chmod 4755 /tmp/s/busybox')
 # Nova's test base forbids privsep daemons; these tests want real ones.
 REAL_CHANNEL = privsep_daemon.RootwrapClientChannel
 
@@ -399,6 +403,14 @@ class NetworkTestCase(base.DockerDriverTestCase):
             mtu = int(fields[fields.index('mtu') + 1])
             result[name] = (mac, mtu, sorted(found.get(name, [])))
         return result
+
+    def ping_as_user(self, server, address):
+        """One ping as the guest's user 1000 through a setuid busybox
+        (SETUID_BUSYBOX), as CirrOS's."""
+        result = self.container(server).exec_run(
+            ['/tmp/s/busybox', 'ping', '-c', '1', '-W', '5', address],
+            user='1000')
+        return result.exit_code, result.output.decode()
 
     def nameservers(self, server):
         code, out = self.run_in(server, 'cat', '/etc/resolv.conf')
@@ -874,6 +886,20 @@ class TestNameServers(NetworkTestCase):
         self.assertEqual([], self.nameservers(server))
 
 
+class TestGuestRootWithoutRemap(NetworkTestCase):
+    """Where a guest's root would be the host's, it gains nothing."""
+
+    def test_a_guests_user_cannot_ping_nor_its_root_set_links(self):
+        server, _, _ = self.pair()
+        self.run_in(server, 'sh', '-c', SETUID_BUSYBOX)
+        code, out = self.ping_as_user(server, '10.10.0.12')
+        self.assertNotEqual(0, code, out)
+        self.assertIn('permission denied', out)
+        code, out = self.run_in(server, 'ip', 'link', 'set', 'eth0', 'down')
+        self.assertNotEqual(0, code)
+        self.assertIn('Operation not permitted', out)
+
+
 class TestUsernsRemap(test_userns.RemappedEngine, NetworkTestCase):
     """Ports and name servers of guests whose root is an unprivileged host
     user: their network namespaces belong to the containers' user
@@ -895,6 +921,25 @@ class TestUsernsRemap(test_userns.RemappedEngine, NetworkTestCase):
                          self.nameservers(server))
         self.detach(server, c1)
         self.assertEqual(['10.10.0.53'], self.nameservers(server))
+
+    def test_a_guests_user_pings_and_its_root_sets_its_links(self):
+        # As in a virtual machine: CirrOS's ping is a setuid busybox, and
+        # Tempest's scenario tests run "sudo ip link set eth1 up".
+        server, peer, _ = self.pair()
+        self.assertEqual((0, ''), self.run_in(server, 'sh', '-c',
+                                              SETUID_BUSYBOX))
+        code, out = self.ping_as_user(server, '10.10.0.12')
+        self.assertEqual(0, code, out)
+        self.assertIn('1 packets received', out)
+        self.assertEqual((0, ''), self.run_in(server, 'ip', 'link', 'set',
+                                              'eth0', 'down'))
+        self.assertIsNone(self.fetch(server, '10.10.0.12'))
+        self.assertEqual((0, ''), self.run_in(server, 'ip', 'link', 'set',
+                                              'eth0', 'up'))
+        self.assert_reaches(server, peer, '10.10.0.12')
+        # The capability holds in the container's user namespace only.
+        _, uid, _ = self.host_process(server)
+        self.assertNotEqual(0, uid)
 
 
 class TestDeleteSweep(NetworkTestCase):

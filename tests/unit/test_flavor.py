@@ -93,6 +93,13 @@ def test_setuid_gains_only_when_told():
     assert settings['cap_add'] == ['SYS_BOOT']
 
 
+def test_the_guests_root_capabilities_add_to_the_others_once():
+    settings = flavor.to_host_config(
+        make_flavor(extra_specs={'docker:cap_add': 'net_admin'}), 1024,
+        ['SYS_PTRACE'], guest_caps=('NET_ADMIN',))
+    assert settings['cap_add'] == ['NET_ADMIN', 'SYS_PTRACE']
+
+
 @pytest.mark.parametrize('root_gb,size', [(1, '1G'), (20, '20G')])
 def test_root_gb_limits_the_writable_layer_in_gib(root_gb, size):
     # The engine reads "1G" as 1024**3 bytes, as Nova counts a root_gb.

@@ -66,6 +66,14 @@ class TestNoNewPrivileges(testtools.TestCase):
             self.assertFalse(userns.no_new_privileges(found, True))
             self.assertTrue(userns.no_new_privileges(found, False))
 
+    def test_only_a_remapped_guests_root_configures_its_network(self):
+        for option in (True, False):
+            self.assertEqual((), userns.guest_capabilities(None, option))
+        for found in (userns.Remap(100000, 100000), userns.Remap(None, None)):
+            self.assertEqual(('NET_ADMIN',),
+                             userns.guest_capabilities(found, True))
+            self.assertEqual((), userns.guest_capabilities(found, False))
+
     def test_only_an_engine_without_remap_sets_domain_names(self):
         self.assertTrue(userns.sets_domainname(None))
         self.assertFalse(userns.sets_domainname(userns.Remap(165536, 165536)))
