@@ -1,13 +1,14 @@
 """Glance images in and out of the Docker engine, streamed.
 
 A Glance image for this driver has container_format ``docker``, disk_format
-``raw`` and a ``docker save`` tarball as data.  It is streamed from Glance
-into the engine's load API chunk by chunk (never held in memory nor written
-to a file) while its hash is checked, and tagged ``glance/<image id>`` so the
-next boot of the same Glance image downloads nothing, whatever the image is
-called inside the tarball or in Glance.  The tags the tarball names never
-reach the engine (see ``tarball``): ``glance/<image id>`` is written only
-here, for the image loaded from that Glance id, and for snapshots.
+``raw`` and a ``docker save`` tarball as data, plain or compressed (see
+``compressed``).  It is streamed from Glance into the engine's load API
+chunk by chunk (never held in memory nor written to a file) while its hash
+is checked, and tagged ``glance/<image id>`` so the next boot of the same
+Glance image downloads nothing, whatever the image is called inside the
+tarball or in Glance.  The tags the tarball names never reach the engine
+(see ``tarball``): ``glance/<image id>`` is written only here, for the
+image loaded from that Glance id, and for snapshots.
 """
 
 import collections
@@ -22,6 +23,7 @@ from nova.image import glance
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
+from novadocker import compressed
 from novadocker import tarball
 
 LOG = logging.getLogger(__name__)
@@ -166,9 +168,11 @@ def _load(context, client, image_id):
                   meta.get('disk_format'))
     stream = VerifiedStream(image_id, IMAGE_API.download(context, image_id),
                             meta)
-    # The engine gets the tarball without the tags it names: the only tag
-    # a load leads to is the one below, for this Glance id.
-    untagged = tarball.Untagged(image_id, stream)
+    # The engine gets the tarball, decompressed, without the tags it
+    # names: the only tag a load leads to is the one below, for this
+    # Glance id.
+    untagged = tarball.Untagged(image_id,
+                                compressed.plain_tar(image_id, stream))
     LOG.info('Loading Glance image %s into the Docker engine', image_id)
     try:
         loaded = _loaded_image_ids(client,

@@ -6,15 +6,20 @@ tarball that Glance would hold.  The real CirrOS rootfs lies in
 ``../shared/cirros/`` beside the repository when CI runs.
 """
 
+import bz2
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import shutil
 import subprocess
 import tarfile
 
 import docker.errors
+
+from novadocker import compressed
 
 BUSYBOX = os.environ.get('NOVADOCKER_TEST_BUSYBOX', '/bin/busybox')
 APPLETS = ('sh', 'sleep', 'cat', 'echo', 'ls', 'hostname', 'mkdir', 'grep',
@@ -50,6 +55,9 @@ LOGIN_INITTAB = (b'::sysinit:/bin/echo "guest booted"\n'
 # A guest that fails at once, as a broken image would.
 CRASHING_COMMAND = ['/bin/sh', '-c',
                     'echo "fatal: no config found" >&2; exit 3']
+# What "docker save img | gzip" and the like upload.
+COMPRESS = {'gzip': gzip.compress, 'bzip2': bz2.compress,
+            'xz': lzma.compress, 'zstd': compressed.zstd.compress}
 
 
 def busybox_rootfs(applets=APPLETS, files=None):
@@ -97,16 +105,36 @@ def import_image(client, rootfs, tag, command):
     return client.images.get('%s:%s' % (REPOSITORY, tag)).id
 
 
-def save(client, ref, path):
-    """docker save to a file; returns its sha512 and md5 like Glance keeps."""
+def glance_fields(path):
+    """A file of image data, with the hashes and size Glance keeps."""
     sha512, md5 = hashlib.sha512(), hashlib.md5()
+    with open(path, 'rb') as f:
+        while chunk := f.read(1024 * 1024):
+            sha512.update(chunk)
+            md5.update(chunk)
+    return {'path': path, 'os_hash_algo': 'sha512',
+            'os_hash_value': sha512.hexdigest(), 'checksum': md5.hexdigest(),
+            'size': os.path.getsize(path)}
+
+
+def save(client, ref, path):
+    """docker save to a file, with the hashes and size Glance keeps."""
     with open(path, 'wb') as f:
         for chunk in client.api.get_image(ref):
             f.write(chunk)
-            sha512.update(chunk)
-            md5.update(chunk)
-    return {'os_hash_algo': 'sha512', 'os_hash_value': sha512.hexdigest(),
-            'checksum': md5.hexdigest(), 'size': os.path.getsize(path)}
+    return glance_fields(path)
+
+
+def write(path, data):
+    with open(path, 'wb') as f:
+        f.write(data)
+    return glance_fields(path)
+
+
+def compress(tarball, name, path):
+    """A tarball compressed with ``name`` (gzip, bzip2, xz or zstd)."""
+    with open(tarball['path'], 'rb') as f:
+        return write(path, COMPRESS[name](f.read()))
 
 
 def build_tarballs(client, directory):
@@ -120,23 +148,21 @@ def build_tarballs(client, directory):
             ('login', INIT_COMMAND, busybox_login_rootfs())):
         import_image(client, tree, kind, command)
         path = os.path.join(directory, kind + '.tar')
-        made[kind] = dict(save(client, '%s:%s' % (REPOSITORY, kind), path),
-                          path=path)
-    # Broken data: half a tarball, and bytes that are no tarball at all.
-    good = made['guest']['path']
-    truncated = os.path.join(directory, 'truncated.tar')
-    with open(good, 'rb') as src, open(truncated, 'wb') as dst:
-        dst.write(src.read(os.path.getsize(good) // 2))
-    garbage = os.path.join(directory, 'garbage.tar')
-    with open(garbage, 'wb') as f:
-        f.write(os.urandom(64 * 1024))
-    for kind, path in (('truncated', truncated), ('garbage', garbage)):
-        with open(path, 'rb') as f:
-            data = f.read()
-        made[kind] = {'path': path, 'os_hash_algo': 'sha512',
-                      'os_hash_value': hashlib.sha512(data).hexdigest(),
-                      'checksum': hashlib.md5(data).hexdigest(),
-                      'size': len(data)}
+        made[kind] = save(client, '%s:%s' % (REPOSITORY, kind), path)
+    # Broken data: half a tarball, bytes that are no tarball at all, a
+    # gzip stream with bad bytes in its middle and half a zstd stream.
+    with open(made['guest']['path'], 'rb') as f:
+        data = f.read()
+    gzipped = COMPRESS['gzip'](data)
+    middle = len(gzipped) // 2
+    zstd = COMPRESS['zstd'](data)
+    for kind, broken in (
+            ('truncated', data[:len(data) // 2]),
+            ('garbage', os.urandom(64 * 1024)),
+            ('corrupt-gzip',
+             gzipped[:middle] + b'\xff' * 64 + gzipped[middle + 64:]),
+            ('truncated-zstd', zstd[:len(zstd) // 2])):
+        made[kind] = write(os.path.join(directory, kind), broken)
     return made
 
 
@@ -147,16 +173,17 @@ def build_cirros_tarball(client, directory):
     with open(CIRROS_ROOTFS, 'rb') as f:
         import_image(client, f.read(), 'cirros', ['/sbin/init'])
     path = os.path.join(directory, 'cirros.tar')
-    return dict(save(client, '%s:cirros' % REPOSITORY, path), path=path)
+    return save(client, '%s:cirros' % REPOSITORY, path)
 
 
-def build_distinct_tarball(client, path, name, command):
+def build_distinct_tarball(client, path, name, command, files=None):
     """A tarball of an image of its own (the busybox rootfs with another
-    command), which the engine is left without: a load really loads it."""
+    command), which the engine is left without: a load really loads it.
+    With ``files`` (see busybox_rootfs), its layer is one of its own too."""
     ref = '%s:%s' % (REPOSITORY, name)
-    import_image(client, busybox_rootfs(), name, command)
+    import_image(client, busybox_rootfs(files=files), name, command)
     try:
-        return dict(save(client, ref, path), path=path)
+        return save(client, ref, path)
     finally:
         client.images.remove(ref, force=True)
 

@@ -37,8 +37,19 @@ class TestBadImages(base.DockerDriverTestCase):
         self.fails('truncated', 'could not load it as a "docker save" '
                                 'tarball')
 
-    def test_corrupt_tarball(self):
-        self.fails('garbage', 'could not load it as a "docker save" tarball')
+    def test_data_of_no_known_format(self):
+        self.fails('garbage', 'is unacceptable: not a "docker save" tarball, '
+                              'plain or compressed with gzip, bzip2, xz or '
+                              'zstd: it starts with ')
+
+    def test_corrupt_gzip_archive(self):
+        self.fails('corrupt-gzip', 'is unacceptable: its gzip-compressed data '
+                                   'is corrupt: ')
+
+    def test_truncated_zstd_archive(self):
+        self.fails('truncated-zstd', 'is unacceptable: its zstd-compressed '
+                                     'data is truncated: it ends before the '
+                                     'end of its stream')
 
     def test_checksum_mismatch(self):
         self.fails('guest', 'does not match Glance\'s sha512 hash',
