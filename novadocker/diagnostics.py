@@ -29,6 +29,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_utils import units
 
+from novadocker import configdrive
 from novadocker import vif as vifs
 
 LOG = logging.getLogger(__name__)
@@ -114,7 +115,14 @@ def measure(client, container, instance, state):
         'memory_used': memory_used(memory) if running else 0,
         'ports': [_port(vif, devices)
                   for vif in instance.get_network_info()],
+        'config_drive': has_config_drive(attrs),
     }
+
+
+def has_config_drive(attrs):
+    """Whether the container has a config drive (bound at its place)."""
+    return any(mount.get('Destination') == configdrive.GUEST_PATH
+               for mount in attrs.get('Mounts') or [])
 
 
 def _stats(client, container, instance):
@@ -186,8 +194,7 @@ def standard(sample):
         state=power_state.STATE_MAP[sample['state']],
         hypervisor='docker', hypervisor_os='linux',
         uptime=sample['uptime'],
-        # A config drive is not supported yet.
-        config_drive=False)
+        config_drive=sample['config_drive'])
     diags.memory_details = diagnostics_obj.MemoryDiagnostics(
         maximum=mib(sample['memory_max']),
         used=mib(sample['memory_used'], round_up=True))

@@ -2,6 +2,7 @@
 
 import copy
 
+import fixtures
 import jsonschema
 from nova.api.openstack.compute.schemas import server_diagnostics as schema
 from nova import context as nova_context
@@ -86,6 +87,13 @@ class TestServerDiagnostics(DiagnosticsTestCase):
         self.assertGreater(used, first['memory_details']['used'])
         self.assertLessEqual(used, 128)
         self.assertGreaterEqual(second['uptime'], first['uptime'])
+
+    def test_config_drive_reported_as_the_server_has_it(self):
+        self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
+        with_drive = self.boot(config_drive=True)
+        self.assertTrue(self.diagnostics(with_drive)['config_drive'])
+        self.exec_in(with_drive, 'test -d /config-drive/openstack/latest')
+        self.assertFalse(self.diagnostics(self.boot())['config_drive'])
 
     def test_legacy_format_before_2_48(self):
         flavor = self._create_flavor(memory_mb=128, vcpu=1, disk=1)

@@ -66,7 +66,8 @@ def sample(**changes):
                 diagnostics.parse_net_dev(NET_DEV)['tap1f2e3d4c-5b'])}
     result = {'state': power_state.RUNNING, 'uptime': 42, 'vcpus': 2,
               'cpu_time': 123456789, 'memory_max': 256 * 2**20,
-              'memory_used': 10 * 2**20 + 1, 'ports': [port]}
+              'memory_used': 10 * 2**20 + 1, 'ports': [port],
+              'config_drive': False}
     result.update(changes)
     return result
 
@@ -85,6 +86,16 @@ def test_standard_format():
     [nic] = diags.nic_details
     assert (nic.mac_address, nic.rx_octets, nic.tx_octets, nic.rx_drop) == (
         'fa:16:3e:00:00:01', 50000, 1000, 4)
+
+
+def test_config_drive_as_the_container_has_it():
+    assert diagnostics.standard(sample(config_drive=True)).config_drive
+    assert diagnostics.has_config_drive({'Mounts': [
+        {'Destination': '/etc/resolv.conf'},
+        {'Destination': '/config-drive', 'Type': 'bind'}]})
+    assert not diagnostics.has_config_drive({'Mounts': [
+        {'Destination': '/etc/resolv.conf'}]})
+    assert not diagnostics.has_config_drive({'Mounts': None})
 
 
 def test_stopped_container():
