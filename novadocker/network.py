@@ -3,9 +3,14 @@
 Everything the driver does with Nova's ``network_info`` happens here:
 engine settings at create, waiting for Neutron while the container starts,
 plugging each port into the container's network namespace (again after
-every start, since the namespace dies with the process), the container's
+every start, since the namespace dies with the process), silencing the
+ports of a frozen (paused, suspended) container, the container's
 ``resolv.conf``, attach and detach, and the cleanup at delete. The port
 level work (veths, os-vif, addresses) is :mod:`novadocker.vif`'s.
+
+A frozen container's kernel still answers on its ports (pings, TCP resets)
+where a paused VM answers nothing: the host ends of a frozen container's
+ports are down, and every plug leaves them so.
 """
 
 import contextlib
@@ -88,6 +93,8 @@ class InstanceNetwork:
 
         A port counts as plugged when a device with its MAC is in the
         container's namespace: nova-compute restarts leave those alone.
+        Then every port passes traffic, or, while the container is frozen,
+        none does.
         """
         if not network_info and not container.attrs['HostConfig'].get('Dns'):
             # No ports, and no name servers of ports it once had.
@@ -100,6 +107,8 @@ class InstanceNetwork:
                           'when it starts', instance=instance)
                 return
             self._plug_ports(instance, network_info, pid, only)
+            self._set_up(network_info,
+                         not container.attrs['State'].get('Paused'))
             self._sync_dns(instance, container, network_info)
 
     def _plug_ports(self, instance, network_info, pid, only):
@@ -117,6 +126,10 @@ class InstanceNetwork:
                 n += 1
             self.vif_driver.plug(instance, vif, pid, ifname, position)
             names.add(ifname)
+
+    def _set_up(self, network_info, up):
+        for vif in network_info or []:
+            self.vif_driver.set_up(vif, up)
 
     def plug_started_by_engine(self, instance_uuid):
         """Plug the ports of a container the engine started on its own."""
