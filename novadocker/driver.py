@@ -572,24 +572,27 @@ class DockerDriver(driver.ComputeDriver):
                                   share_info, block_device_info=None):
         self.power_on(context, instance, network_info, block_device_info)
 
+    # A paused or suspended server answers nothing on its ports, as a
+    # frozen VM does (network.py).
+
     @_engine_errors
     def pause(self, instance):
-        self.engine.get(instance).pause()
+        self.network.freeze(instance, self.engine.get(instance))
 
     @_engine_errors
     def unpause(self, instance):
-        self.engine.get(instance).unpause()
+        self.network.thaw(instance, self.engine.get(instance))
 
     @_engine_errors
     def suspend(self, context, instance):
         # Without checkpointing the engine can only freeze the processes:
         # their memory stays allocated, but they get no CPU.
-        self.engine.get(instance).pause()
+        self.network.freeze(instance, self.engine.get(instance))
 
     @_engine_errors
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
-        self.engine.get(instance).unpause()
+        self.network.thaw(instance, self.engine.get(instance))
 
     # -- guest password ---------------------------------------------------
 

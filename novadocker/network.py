@@ -22,6 +22,7 @@ from nova import exception
 from nova import objects
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from novadocker import conf
 from novadocker import engine
@@ -141,11 +142,35 @@ class InstanceNetwork:
             return
         if instance.host != CONF.host or instance.task_state is not None:
             # An operation under way (a boot, a reboot, a power on, a
-            # delete) plugs for itself or needs no ports.
+            # pause, a delete) plugs for itself or needs no ports.
             return
         container = self.engine.find(instance_uuid)
         if container is not None:
             self.plug(instance, instance.get_network_info(), container)
+
+    # -- pause and suspend ----------------------------------------------
+
+    def freeze(self, instance, container):
+        """Freeze the container, then take its ports down.
+
+        In that order, so that the guest never runs without its network;
+        if the ports cannot go down, the container runs again.
+        """
+        network_info = instance.get_network_info()
+        with _lock(instance.uuid):
+            container.pause()
+            try:
+                self._set_up(network_info, False)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._set_up(network_info, True)
+                    container.unpause()
+
+    def thaw(self, instance, container):
+        """Bring the frozen container's ports up, then let it run."""
+        with _lock(instance.uuid):
+            self._set_up(instance.get_network_info(), True)
+            container.unpause()
 
     def unplug(self, instance, network_info):
         for vif in network_info or []:

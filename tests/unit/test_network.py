@@ -1,8 +1,9 @@
-"""A frozen container's ports stay down at every plug.
+"""Pause and suspend take a container's ports down, and in which order.
 
 What a tenant sees of it (no answer while paused, the same address after)
 is the functional tests' (tests/functional/test_network.py); here the
-steps, with the engine and the devices recorded.
+order of the steps and what a failure leaves, with the engine and the
+devices recorded.
 """
 
 import pytest
@@ -73,6 +74,35 @@ def instance_network(recorder, present=()):
     net = network.InstanceNetwork(None, None)
     net.vif_driver = FakeVIFDriver(recorder, present)
     return net
+
+
+def test_pause_freezes_first_then_takes_every_port_down():
+    recorder = Recorder()
+    net = instance_network(recorder)
+    container = FakeContainer(recorder)
+    net.freeze(FakeInstance(), container)
+    assert ['pause', ('down', PORTS[0]), ('down', PORTS[1])] == \
+        recorder.steps
+
+
+def test_unpause_brings_the_ports_up_before_the_guest_runs():
+    recorder = Recorder()
+    net = instance_network(recorder)
+    net.thaw(FakeInstance(), FakeContainer(recorder, paused=True))
+    assert [('up', PORTS[0]), ('up', PORTS[1]), 'unpause'] == \
+        recorder.steps
+
+
+def test_a_port_that_cannot_go_down_leaves_the_server_running():
+    recorder = Recorder(fail_down=True)
+    net = instance_network(recorder)
+    container = FakeContainer(recorder)
+    with pytest.raises(RuntimeError):
+        net.freeze(FakeInstance(), container)
+    # Nova keeps the server ACTIVE: it runs, with its ports up.
+    assert ['pause', ('down', PORTS[0]), ('up', PORTS[0]),
+            ('up', PORTS[1]), 'unpause'] == recorder.steps
+    assert not container.attrs['State']['Paused']
 
 
 @pytest.mark.parametrize('paused,state', [(False, 'up'), (True, 'down')])
