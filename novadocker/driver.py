@@ -156,15 +156,16 @@ class DockerDriver(driver.ComputeDriver):
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
         # What the engine does to the containers, whoever asked: ports to
-        # plug again after a start, power states for Nova, and the guests'
-        # own reboots, which start their containers again.
+        # plug again after a start and to silence while frozen, power
+        # states for Nova, and the guests' own reboots, which start their
+        # containers again.
         self._lifecycle = lifecycle.LifecycleEmitter(
             self._power_state_now, self.emit_event,
             CONF.docker.stop_event_delay)
         self._watcher = events.ContainerWatcher(
             self.engine, CONF.host,
             on_start=self._started_by_engine,
-            on_change=self._lifecycle.changed,
+            on_change=self._changed_by_engine,
             on_guest_reboot=functools.partial(
                 guest_power.restart, self.engine, self.network,
                 guest_power.RebootBudget()))
@@ -173,7 +174,13 @@ class DockerDriver(driver.ComputeDriver):
     def _started_by_engine(self, instance_uuid):
         # A new process behind the console; a new network namespace.
         self.serial_consoles.reattach(instance_uuid)
-        self.network.plug_started_by_engine(instance_uuid)
+        self.network.follow_engine(instance_uuid)
+
+    def _changed_by_engine(self, instance_uuid, action):
+        self._lifecycle.changed(instance_uuid, action)
+        if action in ('pause', 'unpause'):
+            # A docker pause silences the ports as Nova's pause does.
+            self.network.follow_engine(instance_uuid)
 
     @property
     def disk_quota(self):

@@ -10,7 +10,7 @@ level work (veths, os-vif, addresses) is :mod:`novadocker.vif`'s.
 
 A frozen container's kernel still answers on its ports (pings, TCP resets)
 where a paused VM answers nothing: the host ends of a frozen container's
-ports are down, and every plug leaves them so.
+ports are down, whoever froze it, and every plug leaves them so.
 """
 
 import contextlib
@@ -132,8 +132,9 @@ class InstanceNetwork:
         for vif in network_info or []:
             self.vif_driver.set_up(vif, up)
 
-    def plug_started_by_engine(self, instance_uuid):
-        """Plug the ports of a container the engine started on its own."""
+    def follow_engine(self, instance_uuid):
+        """Plug, or silence, the ports of a container the engine started,
+        froze or thawed on its own."""
         context = nova_context.get_admin_context()
         try:
             instance = objects.Instance.get_by_uuid(

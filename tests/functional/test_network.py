@@ -777,6 +777,20 @@ class TestPauseSilences(NetworkTestCase):
             self.listen(server, 'hello')
             self.assert_answers(server, peer, wiring)
 
+    def test_docker_pause_behind_novas_back_silences_too(self):
+        server, peer = self.servers()
+        wiring = self.wiring(server)
+        self.listen(server, 'hello')
+        container = self.container(server)
+        container.pause()
+        # The driver follows the engine's event: soon, not at once.
+        for _ in range(50):
+            if not self.pings(peer, self.ADDRESSES[0]):
+                break
+        self.assert_silent(server, peer)
+        container.unpause()
+        self.assert_answers(server, peer, wiring)
+
     def test_only_a_veth_is_taken_down_or_up(self):
         # The privileged daemon's link state is for ports' host ends only,
         # not for a bridge (as the hybrid plug's), nor any other device.
