@@ -159,15 +159,16 @@ class DockerDriver(driver.ComputeDriver):
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
         # What the engine does to the containers, whoever asked: ports to
-        # plug again after a start, power states for Nova, and the guests'
-        # own reboots, which start their containers again.
+        # plug again after a start and to silence while frozen, power
+        # states for Nova, and the guests' own reboots, which start their
+        # containers again.
         self._lifecycle = lifecycle.LifecycleEmitter(
             self._power_state_now, self.emit_event,
             CONF.docker.stop_event_delay)
         self._watcher = events.ContainerWatcher(
             self.engine, CONF.host,
             on_start=self._started_by_engine,
-            on_change=self._lifecycle.changed,
+            on_change=self._changed_by_engine,
             on_guest_reboot=functools.partial(
                 guest_power.restart, self.engine, self.network,
                 guest_power.RebootBudget()))
@@ -176,7 +177,13 @@ class DockerDriver(driver.ComputeDriver):
     def _started_by_engine(self, instance_uuid):
         # A new process behind the console; a new network namespace.
         self.serial_consoles.reattach(instance_uuid)
-        self.network.plug_started_by_engine(instance_uuid)
+        self.network.follow_engine(instance_uuid)
+
+    def _changed_by_engine(self, instance_uuid, action):
+        self._lifecycle.changed(instance_uuid, action)
+        if action in ('pause', 'unpause'):
+            # A docker pause silences the ports as Nova's pause does.
+            self.network.follow_engine(instance_uuid)
 
     @property
     def disk_quota(self):
@@ -575,24 +582,27 @@ class DockerDriver(driver.ComputeDriver):
                                   share_info, block_device_info=None):
         self.power_on(context, instance, network_info, block_device_info)
 
+    # A paused or suspended server answers nothing on its ports, as a
+    # frozen VM does (network.py).
+
     @_engine_errors
     def pause(self, instance):
-        self.engine.get(instance).pause()
+        self.network.freeze(instance, self.engine.get(instance))
 
     @_engine_errors
     def unpause(self, instance):
-        self.engine.get(instance).unpause()
+        self.network.thaw(instance, self.engine.get(instance))
 
     @_engine_errors
     def suspend(self, context, instance):
         # Without checkpointing the engine can only freeze the processes:
         # their memory stays allocated, but they get no CPU.
-        self.engine.get(instance).pause()
+        self.network.freeze(instance, self.engine.get(instance))
 
     @_engine_errors
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
-        self.engine.get(instance).unpause()
+        self.network.thaw(instance, self.engine.get(instance))
 
     # -- guest password ---------------------------------------------------
 

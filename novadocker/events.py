@@ -12,7 +12,8 @@ each change to two callbacks:
   network namespace (its ports lived in the one that died with its
   process), where the driver plugs what it lacks;
 - ``on_change(uuid, action)``, for every change, from which the driver tells
-  Nova the instance's power state (``novadocker.lifecycle``);
+  Nova the instance's power state (``novadocker.lifecycle``) and, after a
+  pause or unpause, takes the ports down or up (``novadocker.network``);
 - ``on_guest_reboot(uuid)``, when the guest rebooted itself (its container
   ended by reboot(2), with no signal from the engine since its start:
   ``novadocker.guest_power``); when that brings the container back (True),

@@ -3,9 +3,14 @@
 Everything the driver does with Nova's ``network_info`` happens here:
 engine settings at create, waiting for Neutron while the container starts,
 plugging each port into the container's network namespace (again after
-every start, since the namespace dies with the process), the container's
+every start, since the namespace dies with the process), silencing the
+ports of a frozen (paused, suspended) container, the container's
 ``resolv.conf``, attach and detach, and the cleanup at delete. The port
 level work (veths, os-vif, addresses) is :mod:`novadocker.vif`'s.
+
+A frozen container's kernel still answers on its ports (pings, TCP resets)
+where a paused VM answers nothing: the host ends of a frozen container's
+ports are down, whoever froze it, and every plug leaves them so.
 """
 
 import contextlib
@@ -17,6 +22,7 @@ from nova import exception
 from nova import objects
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from novadocker import conf
 from novadocker import engine
@@ -88,6 +94,8 @@ class InstanceNetwork:
 
         A port counts as plugged when a device with its MAC is in the
         container's namespace: nova-compute restarts leave those alone.
+        Then every port passes traffic, or, while the container is frozen,
+        none does.
         """
         if not network_info and not container.attrs['HostConfig'].get('Dns'):
             # No ports, and no name servers of ports it once had.
@@ -100,6 +108,8 @@ class InstanceNetwork:
                           'when it starts', instance=instance)
                 return
             self._plug_ports(instance, network_info, pid, only)
+            self._set_up(network_info,
+                         not container.attrs['State'].get('Paused'))
             self._sync_dns(instance, container, network_info)
 
     def _plug_ports(self, instance, network_info, pid, only):
@@ -118,8 +128,13 @@ class InstanceNetwork:
             self.vif_driver.plug(instance, vif, pid, ifname, position)
             names.add(ifname)
 
-    def plug_started_by_engine(self, instance_uuid):
-        """Plug the ports of a container the engine started on its own."""
+    def _set_up(self, network_info, up):
+        for vif in network_info or []:
+            self.vif_driver.set_up(vif, up)
+
+    def follow_engine(self, instance_uuid):
+        """Plug, or silence, the ports of a container the engine started,
+        froze or thawed on its own."""
         context = nova_context.get_admin_context()
         try:
             instance = objects.Instance.get_by_uuid(
@@ -128,11 +143,35 @@ class InstanceNetwork:
             return
         if instance.host != CONF.host or instance.task_state is not None:
             # An operation under way (a boot, a reboot, a power on, a
-            # delete) plugs for itself or needs no ports.
+            # pause, a delete) plugs for itself or needs no ports.
             return
         container = self.engine.find(instance_uuid)
         if container is not None:
             self.plug(instance, instance.get_network_info(), container)
+
+    # -- pause and suspend ----------------------------------------------
+
+    def freeze(self, instance, container):
+        """Freeze the container, then take its ports down.
+
+        In that order, so that the guest never runs without its network;
+        if the ports cannot go down, the container runs again.
+        """
+        network_info = instance.get_network_info()
+        with _lock(instance.uuid):
+            container.pause()
+            try:
+                self._set_up(network_info, False)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._set_up(network_info, True)
+                    container.unpause()
+
+    def thaw(self, instance, container):
+        """Bring the frozen container's ports up, then let it run."""
+        with _lock(instance.uuid):
+            self._set_up(instance.get_network_info(), True)
+            container.unpause()
 
     def unplug(self, instance, network_info):
         for vif in network_info or []:

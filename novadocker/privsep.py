@@ -75,10 +75,11 @@ def _index(ipr, name):
 
 @sys_admin_pctxt.entrypoint
 def create_veth(host_name, peer_name, mtu, tx_checksum=True):
-    """A veth pair, both ends with the MTU, the host end up.
+    """A veth pair, both ends with the MTU, both down.
 
-    An existing pair of that name is removed first: a device left by a
-    crash must not keep its old peer.
+    The plug brings the host end up (``set_veth_up``) once the port is
+    wired, unless the container is frozen. An existing pair of that name
+    is removed first: a device left by a crash must not keep its old peer.
     """
     with IPRoute() as ipr:
         old = _index(ipr, host_name)
@@ -92,7 +93,6 @@ def create_veth(host_name, peer_name, mtu, tx_checksum=True):
                 ipr.link('set', index=index, mtu=mtu)
             if not tx_checksum:
                 _set_tx_checksum(name, False)
-        ipr.link('set', index=_index(ipr, host_name), state='up')
 
 
 def _set_tx_checksum(name, on):
@@ -103,6 +103,25 @@ def _set_tx_checksum(name, on):
     ifreq = struct.pack('16sP', name.encode(), value.buffer_info()[0])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifreq)
+
+
+@sys_admin_pctxt.entrypoint
+def set_veth_up(name, up):
+    """Set the host end of a port, a veth, up or down. Gone is fine.
+
+    Only a veth: the host's other devices (uplinks, bridges) are not the
+    driver's to take down.
+    """
+    if not isinstance(up, bool):
+        raise ValueError('up must be True or False, not %r' % (up,))
+    with IPRoute() as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return
+        link = ipr.get_links(index)[0]
+        if link.get_nested('IFLA_LINKINFO', 'IFLA_INFO_KIND') != 'veth':
+            raise ValueError('%s is not a veth' % name)
+        ipr.link('set', index=index, state='up' if up else 'down')
 
 
 @sys_admin_pctxt.entrypoint

@@ -8,7 +8,9 @@ container's network namespace as ``ethN`` with the port's MAC address, MTU,
 fixed IPs and routes. Docker's own networking stays off (network_mode none).
 
 A container's network namespace dies with its process, and its veth ends
-with it, so every start of the container needs a new plug.
+with it, so every start of the container needs a new plug. The host end
+comes up once the port is wired (``VIFDriver.set_up``), and goes down while
+the container is frozen.
 """
 
 import ipaddress
@@ -255,6 +257,16 @@ class VIFDriver:
             raise
         LOG.debug('Plugged port %s as %s', vif['id'], ifname,
                   instance=instance)
+
+    @staticmethod
+    def set_up(vif, up):
+        """Let a plugged port pass traffic, or stop it, at its host end.
+
+        Down, the host end passes nothing either way, for Open vSwitch and
+        hybrid plug alike, and Neutron's flows for the port stay as they
+        are; the container's end keeps its addresses and routes.
+        """
+        privsep.set_veth_up(host_name(vif), up)
 
     def _ovsdb(self):
         """os-vif's own OVSDB access ([os_vif_ovs]), or None without one."""

@@ -33,7 +33,7 @@ from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 
 from novadocker import conf  # noqa: F401 (registers [docker])
-from novadocker import privsep  # noqa: F401 (registers its options)
+from novadocker import privsep
 from tests.functional import base
 from tests.functional import private_engine
 from tests.functional import test_userns
@@ -678,6 +678,143 @@ class TestConnectivity(NetworkTestCase):
         self.assertEqual(set(), self.ours_on_host([a3]))
         self.assertIsNone(self.fetch(peer, '10.10.0.13'))
         self.assert_reaches(peer, server, '10.10.0.11')
+
+
+class TestPauseSilences(NetworkTestCase):
+    """A paused or suspended server answers nothing, as a frozen VM; it
+    answers again at the same addresses once it runs."""
+
+    # The server's addresses: an Open vSwitch port and a hybrid-plugged one.
+    ADDRESSES = ('10.10.0.11', '10.20.0.31')
+
+    def servers(self):
+        self.agent()
+        self.ports = [self.port('a', 11), self.port('c', 31, hybrid=True)]
+        server = self.boot_on(*self.ports)
+        peer = self.boot_on(self.port('a', 12), self.port('c', 32))
+        for address in self.ADDRESSES:
+            self.assert_reaches(peer, server, address)
+        return server, peer
+
+    def wiring(self, server):
+        """What the guest has: devices, addresses, routes of both kinds."""
+        routes = [self.run_in(server, 'ip', family, 'route', 'show')
+                  for family in ('-4', '-6')]
+        return self.links(server), routes
+
+    def sent(self):
+        """Frames the server's ports put on the wire (their host ends'
+        receive counters)."""
+        counts = {}
+        for port_id in self.ports:
+            tap = 'tap' + port_id[:11]
+            counts[tap] = int(subprocess.run(
+                ['cat', '/sys/class/net/%s/statistics/rx_packets' % tap],
+                check=True, capture_output=True, text=True).stdout)
+        return counts
+
+    def pings(self, client, address):
+        code, _ = self.run_in(client, 'ping', '-c', '2', '-W', '2', address)
+        return code == 0
+
+    def assert_silent(self, server, peer, addresses=ADDRESSES):
+        """No ping, no TCP: nothing reaches the guest, it sends nothing."""
+        sent = self.sent()
+        for address in addresses:
+            self.assertFalse(self.pings(peer, address), address)
+            self.assertIsNone(self.fetch(peer, address), address)
+        self.assertEqual(sent, self.sent())
+
+    def assert_answers(self, server, peer, wiring, addresses=ADDRESSES):
+        """The guest has what it had, and answers at each address; the
+        listener it started before is there still, no connection made
+        while it was silent having reached it."""
+        for _ in range(50):
+            if self.wiring(server) == wiring:
+                break
+            time.sleep(0.2)
+        self.assertEqual(wiring, self.wiring(server))
+        for _ in range(10):
+            got = self.fetch(peer, addresses[0])
+            if got is not None:
+                break
+            time.sleep(0.5)
+        self.assertEqual('hello', got)
+        for address in addresses:
+            self.assertTrue(self.pings(peer, address), address)
+            self.assert_reaches(peer, server, address)
+
+    def test_paused_and_suspended_servers_answer_nothing(self):
+        server, peer = self.servers()
+        wiring = self.wiring(server)
+        for freeze, status, thaw in (('pause', 'PAUSED', 'unpause'),
+                                     ('suspend', 'SUSPENDED', 'resume')):
+            self.listen(server, 'hello')
+            self.api.post_server_action(server['id'], {freeze: None})
+            server = self._wait_for_state_change(server, status)
+            self.assert_silent(server, peer)
+            self.api.post_server_action(server['id'], {thaw: None})
+            server = self._wait_for_state_change(server, 'ACTIVE')
+            self.assert_answers(server, peer, wiring)
+
+    def test_paused_server_stays_silent_through_restart_and_attach(self):
+        server, peer = self.servers()
+        self.listen(server, 'hello')
+        self.api.post_server_action(server['id'], {'pause': None})
+        server = self._wait_for_state_change(server, 'PAUSED')
+        # nova-compute plugs the ports of its instances at its start.
+        self.restart_compute_service(self.compute)
+        self.assert_silent(server, peer)
+        # A port attached while paused is as silent as the others.
+        self.ports.append(self.port('a', 13))
+        self.attach(server, self.ports[-1])
+        addresses = self.ADDRESSES + ('10.10.0.13',)
+        self.assert_silent(server, peer, addresses)
+        self.api.post_server_action(server['id'], {'unpause': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assert_answers(server, peer, self.wiring(server), addresses)
+
+    def test_hard_reboot_of_a_paused_or_suspended_server_answers(self):
+        server, peer = self.servers()
+        wiring = self.wiring(server)
+        for freeze, status in (('pause', 'PAUSED'),
+                               ('suspend', 'SUSPENDED')):
+            self.api.post_server_action(server['id'], {freeze: None})
+            server = self._wait_for_state_change(server, status)
+            self.assert_silent(server, peer)
+            self.api.post_server_action(server['id'], {'reboot': {
+                'type': 'HARD'}})
+            server = self._wait_for_state_change(server, 'ACTIVE')
+            # A new guest process: its own listener.
+            self.listen(server, 'hello')
+            self.assert_answers(server, peer, wiring)
+
+    def test_docker_pause_behind_novas_back_silences_too(self):
+        server, peer = self.servers()
+        wiring = self.wiring(server)
+        self.listen(server, 'hello')
+        container = self.container(server)
+        container.pause()
+        # The driver follows the engine's event: soon, not at once.
+        for _ in range(50):
+            if not self.pings(peer, self.ADDRESSES[0]):
+                break
+        self.assert_silent(server, peer)
+        container.unpause()
+        self.assert_answers(server, peer, wiring)
+
+    def test_only_a_veth_is_taken_down_or_up(self):
+        # The privileged daemon's link state is for ports' host ends only,
+        # not for a bridge (as the hybrid plug's), nor any other device.
+        name = 'ndt' + uuidutils.generate_uuid()[:8]
+        subprocess.run(['ip', 'link', 'add', name, 'type', 'bridge'],
+                       check=True)
+        self.addCleanup(subprocess.run, ['ip', 'link', 'del', name],
+                        check=False, capture_output=True)
+        self.assertRaises(ValueError, privsep.set_veth_up, name, True)
+        self.assertIn('state DOWN', subprocess.run(
+            ['ip', 'link', 'show', name], check=True, capture_output=True,
+            text=True).stdout)
 
 
 class TestPluggingEvents(NetworkTestCase):

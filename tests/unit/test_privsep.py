@@ -114,3 +114,18 @@ class TestVolumeEntryPoints(testtools.TestCase):
                           'vfat')
         self.assertRaises(ValueError, privsep.mount_volume, '/dev/loop0',
                           self.target, 'ext4,loop', False)
+
+
+class TestSetVethUp(testtools.TestCase):
+    """What the link state entry point refuses before any netlink; that it
+    takes down no other kind of device is the functional tests'."""
+
+    def setUp(self):
+        super().setUp()
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
+
+    def test_up_or_down_only(self):
+        for up in ('down', 0, None):
+            self.assertRaises(ValueError, privsep.set_veth_up,
+                              'tapce531f90-19', up)

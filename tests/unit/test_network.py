@@ -1,0 +1,126 @@
+"""Pause and suspend take a container's ports down, and in which order.
+
+What a tenant sees of it (no answer while paused, the same address after)
+is the functional tests' (tests/functional/test_network.py); here the
+order of the steps and what a failure leaves, with the engine and the
+devices recorded.
+"""
+
+import pytest
+
+from novadocker import network
+from novadocker import vif as vifs
+
+PORTS = ('ce531f90-199f-48c0-816c-13e38010b442',
+         '7d1f0a36-5b2e-4c4a-9f0e-2b8f5a6c1d93')
+
+
+class Recorder:
+    def __init__(self, fail_down=False):
+        self.steps = []
+        self.fail_down = fail_down
+
+
+class FakeContainer:
+    def __init__(self, recorder, paused=False):
+        self.recorder = recorder
+        self.attrs = {'State': {'Running': True, 'Paused': paused,
+                                'Pid': 4242},
+                      'HostConfig': {}}
+
+    def reload(self):
+        pass
+
+    def pause(self):
+        self.recorder.steps.append('pause')
+        self.attrs['State']['Paused'] = True
+
+    def unpause(self):
+        self.recorder.steps.append('unpause')
+        self.attrs['State']['Paused'] = False
+
+
+class FakeVIFDriver:
+    def __init__(self, recorder, present=()):
+        self.recorder = recorder
+        self.present = present
+
+    def set_up(self, vif, up):
+        if not up and self.recorder.fail_down and vif['id'] == PORTS[1]:
+            raise RuntimeError('netlink said no')
+        self.recorder.steps.append(('up' if up else 'down', vif['id']))
+
+    def container_links(self, pid):
+        return {'fa:16:3e:00:00:%02d' % n: 'eth%d' % n
+                for n in range(len(self.present))}
+
+    def plug(self, instance, vif, pid, ifname, position):
+        self.recorder.steps.append(('plug', vif['id']))
+
+
+class FakeInstance:
+    uuid = '2b1c4c3e-8d1f-4c52-9a55-0f8e3a1d7c60'
+
+    def __init__(self, ports=PORTS):
+        self.network_info = [
+            {'id': port, 'address': 'fa:16:3e:00:00:%02d' % n}
+            for n, port in enumerate(ports)]
+
+    def get_network_info(self):
+        return self.network_info
+
+
+def instance_network(recorder, present=()):
+    net = network.InstanceNetwork(None, None)
+    net.vif_driver = FakeVIFDriver(recorder, present)
+    return net
+
+
+def test_pause_freezes_first_then_takes_every_port_down():
+    recorder = Recorder()
+    net = instance_network(recorder)
+    container = FakeContainer(recorder)
+    net.freeze(FakeInstance(), container)
+    assert ['pause', ('down', PORTS[0]), ('down', PORTS[1])] == \
+        recorder.steps
+
+
+def test_unpause_brings_the_ports_up_before_the_guest_runs():
+    recorder = Recorder()
+    net = instance_network(recorder)
+    net.thaw(FakeInstance(), FakeContainer(recorder, paused=True))
+    assert [('up', PORTS[0]), ('up', PORTS[1]), 'unpause'] == \
+        recorder.steps
+
+
+def test_a_port_that_cannot_go_down_leaves_the_server_running():
+    recorder = Recorder(fail_down=True)
+    net = instance_network(recorder)
+    container = FakeContainer(recorder)
+    with pytest.raises(RuntimeError):
+        net.freeze(FakeInstance(), container)
+    # Nova keeps the server ACTIVE: it runs, with its ports up.
+    assert ['pause', ('down', PORTS[0]), ('up', PORTS[0]),
+            ('up', PORTS[1]), 'unpause'] == recorder.steps
+    assert not container.attrs['State']['Paused']
+
+
+@pytest.mark.parametrize('paused,state', [(False, 'up'), (True, 'down')])
+def test_plug_leaves_the_ports_as_the_freeze_says(paused, state):
+    # A nova-compute restart, a port attached while paused: the ports of a
+    # frozen container stay down, those of a running one come up.
+    recorder = Recorder()
+    net = instance_network(recorder, present=PORTS[:1])
+    instance = FakeInstance()
+    net.plug(instance, instance.network_info,
+             FakeContainer(recorder, paused=paused))
+    assert [('plug', PORTS[1]), (state, PORTS[0]), (state, PORTS[1])] == \
+        recorder.steps
+
+
+def test_set_up_names_the_host_end_of_the_port(monkeypatch):
+    calls = []
+    monkeypatch.setattr(vifs.privsep, 'set_veth_up',
+                        lambda name, up: calls.append((name, up)))
+    vifs.VIFDriver.set_up({'id': PORTS[0], 'devname': None}, False)
+    assert [('tapce531f90-19', False)] == calls
