@@ -37,6 +37,7 @@ from novadocker import inject
 from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
+from novadocker import privsep
 from novadocker import serial_console
 from novadocker import userns
 from novadocker import volumes
@@ -136,6 +137,7 @@ class DockerDriver(driver.ComputeDriver):
         self._no_new_privileges = True
         self._guest_caps = ()
         self._sets_domainname = False
+        self._names_domain_after_start = False
 
     # -- host ---------------------------------------------------------------
 
@@ -155,6 +157,8 @@ class DockerDriver(driver.ComputeDriver):
         self._guest_caps = userns.guest_capabilities(
             remap, CONF.docker.guest_net_admin)
         self._sets_domainname = userns.sets_domainname(remap)
+        # Where the engine cannot, every start names the guest's domain.
+        self._names_domain_after_start = not self._sets_domainname
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
@@ -170,20 +174,76 @@ class DockerDriver(driver.ComputeDriver):
             on_start=self._started_by_engine,
             on_change=self._changed_by_engine,
             on_guest_reboot=functools.partial(
-                guest_power.restart, self.engine, self.network,
+                guest_power.restart, self.engine, self._start_with_network,
                 guest_power.RebootBudget()))
         self._watcher.start()
 
+    # -- every start ----------------------------------------------------------
+
+    def _start_with_network(self, instance, container, network_info):
+        """Start the guest's container unless it runs, then give it what a
+        start takes: every start goes through here (boot, Nova's reboots
+        and power on, the guest's own reboot), as libvirt's
+        _create_guest_with_network for a domain.
+        """
+        container.reload()
+        if not container.attrs['State'].get('Running'):
+            container.start()
+        self._after_start(instance, container, network_info)
+
+    def _after_start(self, instance, container, network_info):
+        """A start gives the container a new process, and with it new
+        namespaces: its ports (plugged again, or left silent while it is
+        frozen) and its domain name. Also after a nova-compute restart,
+        and for starts the engine made on its own."""
+        self.network.plug(instance, network_info, container)
+        if self._names_domain_after_start:
+            self._name_domain(instance, container)
+
+    def _name_domain(self, instance, container):
+        """The domain name of an FQDN hostname (API 2.94), where the engine
+        cannot set it (userns.sets_domainname)."""
+        domain = hostname_settings(instance.hostname).get('domainname')
+        if not domain:
+            return
+        container.reload()
+        pid = container.attrs['State'].get('Pid')
+        if not pid:
+            return
+        try:
+            privsep.set_domainname(pid, domain.strip('.-'))
+        except Exception as e:
+            # A guest without its domain name still runs: no failed boot.
+            LOG.warning('Could not give the guest its domain name %s: %s',
+                        domain, e, instance=instance)
+
     def _started_by_engine(self, instance_uuid):
-        # A new process behind the console; a new network namespace.
+        # A new process behind the console; new namespaces.
         self.serial_consoles.reattach(instance_uuid)
-        self.network.follow_engine(instance_uuid)
+        self._follow_engine(instance_uuid)
 
     def _changed_by_engine(self, instance_uuid, action):
         self._lifecycle.changed(instance_uuid, action)
         if action in ('pause', 'unpause'):
             # A docker pause silences the ports as Nova's pause does.
-            self.network.follow_engine(instance_uuid)
+            self._follow_engine(instance_uuid)
+
+    def _follow_engine(self, instance_uuid):
+        """After a start, pause or unpause the engine made on its own."""
+        try:
+            instance = objects.Instance.get_by_uuid(
+                nova_context.get_admin_context(), instance_uuid,
+                expected_attrs=['info_cache'])
+        except exception.InstanceNotFound:
+            return
+        if instance.host != CONF.host or instance.task_state is not None:
+            # An operation under way (a boot, a reboot, a power on, a
+            # pause, a delete) does it for itself or needs none of it.
+            return
+        container = self.engine.find(instance_uuid)
+        if container is not None:
+            self._after_start(instance, container,
+                              instance.get_network_info())
 
     @property
     def disk_quota(self):
@@ -394,8 +454,8 @@ class DockerDriver(driver.ComputeDriver):
                              instance.key_data, files)
             if power_on:
                 with self.network.neutron_events(instance, network_info):
-                    container.start()
-                    self.network.plug(instance, network_info, container)
+                    self._start_with_network(instance, container,
+                                             network_info)
                     # While Neutron reports the ports plugged.
                     self._check_started(instance, container)
         except Exception as e:
@@ -553,9 +613,7 @@ class DockerDriver(driver.ComputeDriver):
             else:
                 container.kill()
                 container.wait()
-        container.start()
-        # The restart made a new network namespace, without our devices.
-        self.network.plug(instance, network_info, container)
+        self._start_with_network(instance, container, network_info)
 
     @_engine_errors
     def power_off(self, instance, timeout=0, retry_interval=0):
@@ -572,11 +630,11 @@ class DockerDriver(driver.ComputeDriver):
         # After a host boot the volumes must be connected and mounted again
         # before the start binds them in.
         self.volumes.mount_all(instance, block_device_info)
-        if not self._running(container):
-            container.start()
-        # Also after a restart of nova-compute or of the engine, which
-        # restarts containers with new, empty network namespaces.
-        self.network.plug(instance, network_info, container)
+        # A paused container runs again first (_running).
+        self._running(container)
+        # Also plugs and names one that runs after a restart of
+        # nova-compute or of the engine.
+        self._start_with_network(instance, container, network_info)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):

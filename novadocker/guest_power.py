@@ -104,8 +104,9 @@ class RebootBudget:
         self._times.pop(instance_uuid, None)
 
 
-def restart(engine_, network, budget, instance_uuid):
-    """Start the container of a guest that rebooted itself, and plug it.
+def restart(engine_, start, budget, instance_uuid):
+    """Start the container of a guest that rebooted itself, with ``start``
+    (the driver's start with network: instance, container, network_info).
 
     True when it runs again; False leaves the end to be reported as a stop.
     ``budget`` (a RebootBudget) stops a guest that reboots in a loop.
@@ -135,17 +136,13 @@ def restart(engine_, network, budget, instance_uuid):
     LOG.info('The guest rebooted itself; starting its container again',
              instance=instance)
     try:
-        container.start()
+        # The driver's one start path: new namespaces, as after Nova's
+        # reboot, get the ports and the domain name again.
+        start(instance, container, instance.get_network_info())
     except Exception as e:
-        LOG.error('Could not start the container of a guest that rebooted '
-                  'itself: %s', e, instance=instance)
-        return False
-    try:
-        # A new network namespace, without the ports, as after Nova's
-        # reboot.
-        network.plug(instance, instance.get_network_info(), container)
-    except Exception:
-        # It runs: its end is no stop to report.
-        LOG.exception('Plugging the ports of a guest that rebooted itself '
-                      'failed', instance=instance)
+        LOG.error('Starting the container of a guest that rebooted itself '
+                  'failed: %s', e, instance=instance)
+        container.reload()
+        # One that runs has no end to report as a stop.
+        return bool(container.attrs['State'].get('Running'))
     return True

@@ -132,13 +132,14 @@ def has_bind(container):
                for m in container.attrs.get('Mounts') or [])
 
 
-def mount(target, device, read_only, format_as=None, root_owner=None):
+def mount(target, device, read_only, format_as=None, idmap=None):
     """Mount the file system of ``device`` at ``target``.
 
     :param format_as: the file system to make on a device without any
         signature, or None to refuse such a device.
-    :param root_owner: the host (uid, gid) that the root directory of a
-        file system made here gets, or None for root.
+    :param idmap: (uid, gid, count): the host ids of a remapped guest's
+        ids, which the mount shows the file system's owners as (an
+        idmapped mount), or None.
     :raises ValueError: with what the user can do, when the device is
         blank (and may not be formatted) or holds something else than a
         file system of FILESYSTEMS.
@@ -155,14 +156,14 @@ def mount(target, device, read_only, format_as=None, root_owner=None):
                 'for [docker] format_blank_volumes = True' % ANY_FILESYSTEM)
         LOG.info('Making an %s file system on the blank volume at %s',
                  format_as, device)
-        privsep.format_volume(device, format_as, root_owner)
+        privsep.format_volume(device, format_as)
         kind = format_as
     elif kind not in FILESYSTEMS:
         raise ValueError('it holds %s, not %s: refused' % (
             describe(found), ANY_FILESYSTEM))
     os.makedirs(target, mode=0o755, exist_ok=True)
     try:
-        privsep.mount_volume(device, target, kind, read_only)
+        privsep.mount_volume(device, target, kind, read_only, idmap)
     except OSError as e:
         _remove_dir(target)
         raise ValueError('its %s file system could not be mounted: %s' % (

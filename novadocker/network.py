@@ -17,9 +17,7 @@ import contextlib
 import io
 import tarfile
 
-from nova import context as nova_context
 from nova import exception
-from nova import objects
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -131,23 +129,6 @@ class InstanceNetwork:
     def _set_up(self, network_info, up):
         for vif in network_info or []:
             self.vif_driver.set_up(vif, up)
-
-    def follow_engine(self, instance_uuid):
-        """Plug, or silence, the ports of a container the engine started,
-        froze or thawed on its own."""
-        context = nova_context.get_admin_context()
-        try:
-            instance = objects.Instance.get_by_uuid(
-                context, instance_uuid, expected_attrs=['info_cache'])
-        except exception.InstanceNotFound:
-            return
-        if instance.host != CONF.host or instance.task_state is not None:
-            # An operation under way (a boot, a reboot, a power on, a
-            # pause, a delete) plugs for itself or needs no ports.
-            return
-        container = self.engine.find(instance_uuid)
-        if container is not None:
-            self.plug(instance, instance.get_network_info(), container)
 
     # -- pause and suspend ----------------------------------------------
 

@@ -20,6 +20,7 @@ import stat
 import struct
 import subprocess
 import tempfile
+import time
 
 from oslo_privsep import capabilities as caps
 from oslo_privsep import priv_context
@@ -37,11 +38,12 @@ sys_admin_pctxt = priv_context.PrivContext(
     # another user. Under an engine that remaps user namespaces, whose
     # containers' root is an unprivileged host user: DAC_OVERRIDE for what
     # the engine gives that user (a container's resolv.conf, and its
-    # /proc/<pid>/ns, which pyroute2 lists), CHOWN to give it the root of a
-    # blank volume's new file system.
+    # /proc/<pid>/ns, which pyroute2 lists), SETUID and SETGID to write
+    # the id maps of the user namespace that a volume's idmapped mount
+    # takes its owners from.
     capabilities=[caps.CAP_NET_ADMIN, caps.CAP_SYS_ADMIN,
                   caps.CAP_SYS_PTRACE, caps.CAP_DAC_OVERRIDE,
-                  caps.CAP_CHOWN],
+                  caps.CAP_SETUID, caps.CAP_SETGID],
 )
 
 # The file the engine keeps for a container's /etc/resolv.conf, and bind
@@ -153,27 +155,53 @@ def configure_in_container(pid, ifname, addresses, routes):
                                % (ifname, pid))
         index = found[0]
         ns.link('set', index=index, state='up')
-        for address, prefixlen, version in addresses:
-            # Neutron already made the address unique: skip IPv6 duplicate
-            # address detection, which would hold it tentative for seconds.
-            flags = 0x02 if version == 6 else 0  # IFA_F_NODAD
+        for attempt in range(1, ADDRESSING_ATTEMPTS + 1):
+            _add_addresses(ns, index, addresses)
             try:
-                ns.addr('add', index=index, address=address,
-                        prefixlen=prefixlen, flags=flags)
+                _add_routes(ns, index, routes)
+                return
             except NetlinkError as e:
-                if e.code != errno.EEXIST:
-                    raise
-        for dst, gateway, metric, version in routes:
-            spec = {'dst': dst, 'oif': index, 'priority': metric,
-                    'family': socket.AF_INET6 if version == 6
-                    else socket.AF_INET}
-            if gateway:
-                spec['gateway'] = gateway
-            try:
-                ns.route('replace', **spec)
-            except NetlinkError as e:
-                raise RuntimeError('route %s via %s on %s: %s'
-                                   % (dst, gateway, ifname, e))
+                # A guest whose root may configure its interfaces (under a
+                # remap) starts its own DHCP client, which flushes the
+                # device's addresses before it asks for a lease: a gateway
+                # is then off-link until the addresses are there again.
+                if e.code != errno.ENETUNREACH or \
+                        attempt == ADDRESSING_ATTEMPTS:
+                    raise RuntimeError('%s: %s' % (ifname, e.args[1]))
+                time.sleep(ADDRESSING_PAUSE)
+
+
+# How often a port's addresses and routes are set before the guest's own
+# changes count as a failure, and the pause between.
+ADDRESSING_ATTEMPTS = 5
+ADDRESSING_PAUSE = 0.2
+
+
+def _add_addresses(ns, index, addresses):
+    for address, prefixlen, version in addresses:
+        # Neutron already made the address unique: skip IPv6 duplicate
+        # address detection, which would hold it tentative for seconds.
+        flags = 0x02 if version == 6 else 0  # IFA_F_NODAD
+        try:
+            ns.addr('add', index=index, address=address,
+                    prefixlen=prefixlen, flags=flags)
+        except NetlinkError as e:
+            if e.code != errno.EEXIST:
+                raise
+
+
+def _add_routes(ns, index, routes):
+    for dst, gateway, metric, version in routes:
+        spec = {'dst': dst, 'oif': index, 'priority': metric,
+                'family': socket.AF_INET6 if version == 6
+                else socket.AF_INET}
+        if gateway:
+            spec['gateway'] = gateway
+        try:
+            ns.route('replace', **spec)
+        except NetlinkError as e:
+            raise NetlinkError(e.code, 'route %s via %s: %s' % (
+                dst, gateway, e.args[1] if len(e.args) > 1 else e))
 
 
 @sys_admin_pctxt.entrypoint
@@ -308,45 +336,15 @@ def probe_volume(device):
     return fields
 
 
-def _owner(root_owner):
-    """(uid, gid) of plain ids that are not root's, or None."""
-    if root_owner is None:
-        return None
-    uid, gid = root_owner
-    for value in (uid, gid):
-        if (not isinstance(value, int) or isinstance(value, bool) or
-                not 0 < value < 2 ** 32 - 1):
-            raise ValueError('%r is not the owner of a volume' %
-                             (root_owner,))
-    return uid, gid
-
-
-def _own_root(device, fstype, uid, gid):
-    """Give the root directory of a new file system to uid:gid."""
-    where = tempfile.mkdtemp(prefix='novadocker-format-')
-    try:
-        _syscall(_libc.mount(device.encode(), where.encode(),
-                             fstype.encode(), MS_NODEV | MS_NOSUID, None),
-                 'mount %s on %s' % (device, where))
-        try:
-            os.chown(where, uid, gid)
-        finally:
-            _syscall(_libc.umount2(where.encode(), 0), 'unmount %s' % where)
-    finally:
-        os.rmdir(where)
-
-
 @sys_admin_pctxt.entrypoint
-def format_volume(device, fstype, root_owner=None):
+def format_volume(device, fstype):
     """Make a file system on a device that holds no signature at all.
 
     Probed again here, right before mkfs: whatever the caller thought, a
-    device with any signature is never formatted. ``root_owner``: the
-    (uid, gid) its root directory gets instead of root's.
+    device with any signature is never formatted.
     """
     if fstype not in FILESYSTEMS:
         raise ValueError('no file system %r' % (fstype,))
-    owner = _owner(root_owner)
     found = probe_volume(device)
     if found:
         raise ValueError('%s is not blank (%s): not formatted' % (
@@ -355,20 +353,122 @@ def format_volume(device, fstype, root_owner=None):
     if result.returncode != 0:
         raise RuntimeError('%s %s failed: %s' % (
             _MKFS[fstype][0], device, result.stderr.strip()))
-    if owner:
-        _own_root(device, fstype, *owner)
 
 
 @sys_admin_pctxt.entrypoint
-def mount_volume(device, target, fstype, read_only):
-    """Mount a volume's file system at its mount point, nodev and nosuid."""
+def mount_volume(device, target, fstype, read_only, idmap=None):
+    """Mount a volume's file system at its mount point, nodev and nosuid.
+
+    ``idmap``: (uid, gid, count), the host ids of a remapped guest's ids
+    0 to count - 1. The mount then shows the file system's owners to the
+    host as those ids, as an idmapped mount (Linux 5.12): what uid 0 owns
+    on the disk is the guest's root's, and what the guest's root writes
+    is stored as uid 0, as a virtual machine would store it.
+    """
     if fstype not in FILESYSTEMS:
         raise ValueError('no file system %r' % (fstype,))
+    device, target = _block_device(device), _volume_target(target)
     flags = MS_NODEV | MS_NOSUID | (MS_RDONLY if read_only else 0)
-    _syscall(_libc.mount(_block_device(device).encode(),
-                         _volume_target(target).encode(),
-                         fstype.encode(), flags, None),
-             'mount %s on %s' % (device, target))
+    if idmap is None:
+        _syscall(_libc.mount(device.encode(), target.encode(),
+                             fstype.encode(), flags, None),
+                 'mount %s on %s' % (device, target))
+        return
+    ranges = _idmap_ranges(idmap)
+    # Mounted aside, then a detached copy of the mount gets the map and
+    # goes to the mount point: no process sees the file system unmapped.
+    where = tempfile.mkdtemp(prefix='novadocker-idmap-')
+    try:
+        _syscall(_libc.mount(device.encode(), where.encode(),
+                             fstype.encode(), flags, None),
+                 'mount %s on %s' % (device, where))
+        try:
+            tree = _libc.syscall(SYS_OPEN_TREE, AT_FDCWD, where.encode(),
+                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)
+            if tree < 0:
+                _syscall(tree, 'copy the mount of %s' % device)
+        finally:
+            _syscall(_libc.umount2(where.encode(), 0), 'unmount %s' % where)
+    finally:
+        os.rmdir(where)
+    try:
+        userns = _user_namespace(*ranges)
+        try:
+            attr = _MountAttr(MOUNT_ATTR_IDMAP, 0, 0, userns)
+            _syscall(_libc.syscall(SYS_MOUNT_SETATTR, tree, b'',
+                                   AT_EMPTY_PATH, ctypes.byref(attr),
+                                   ctypes.sizeof(attr)),
+                     'map the owners of %s to the guest\'s (an idmapped '
+                     'mount: Linux 5.12 or later, ext4, xfs or btrfs)'
+                     % device)
+        finally:
+            os.close(userns)
+        _syscall(_libc.syscall(SYS_MOVE_MOUNT, tree, b'', AT_FDCWD,
+                               target.encode(), MOVE_MOUNT_F_EMPTY_PATH),
+                 'move the mount of %s to %s' % (device, target))
+    finally:
+        # A copy that never moved to the mount point goes with its fd.
+        os.close(tree)
+
+
+# From linux/mount.h and asm-generic/unistd.h (one number on every
+# architecture for these calls).
+SYS_OPEN_TREE, SYS_MOVE_MOUNT, SYS_MOUNT_SETATTR = 428, 429, 442
+OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC = 1, os.O_CLOEXEC
+AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
+MOVE_MOUNT_F_EMPTY_PATH = 4
+MOUNT_ATTR_IDMAP = 0x00100000
+CLONE_NEWUSER = 0x10000000
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [('attr_set', ctypes.c_uint64), ('attr_clr', ctypes.c_uint64),
+                ('propagation', ctypes.c_uint64),
+                ('userns_fd', ctypes.c_uint64)]
+
+
+def _idmap_ranges(idmap):
+    """(uid, gid, count) of plain ids above root's, or ValueError."""
+    try:
+        uid, gid, count = idmap
+    except (TypeError, ValueError):
+        raise ValueError('%r is no id map' % (idmap,))
+    for value in (uid, gid, count):
+        if (not isinstance(value, int) or isinstance(value, bool) or
+                not 0 < value < 2 ** 32 - 1):
+            raise ValueError('%r is no id map' % (idmap,))
+    if max(uid, gid) + count > 2 ** 32 - 1:
+        raise ValueError('%r is no id map' % (idmap,))
+    return uid, gid, count
+
+
+def _user_namespace(uid, gid, count):
+    """An fd of a new user namespace whose ids 0 to count - 1 are the
+    host's uid and gid on: a child makes it, this daemon writes its maps
+    (CAP_SETUID, CAP_SETGID), the fd keeps it once the child is gone."""
+    made_r, made_w = os.pipe()
+    done_r, done_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        code = 0
+        if _libc.unshare(CLONE_NEWUSER) != 0:
+            code = ctypes.get_errno() or errno.EPERM
+        os.write(made_w, b'.')
+        os.read(done_r, 1)
+        os._exit(code)
+    os.close(made_w)
+    os.close(done_r)
+    try:
+        os.read(made_r, 1)
+        for name, first in (('uid_map', uid), ('gid_map', gid)):
+            with open('/proc/%d/%s' % (child, name), 'w') as f:
+                f.write('0 %d %d\n' % (first, count))
+        return os.open('/proc/%d/ns/user' % child,
+                       os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(done_w)
+        os.close(made_r)
+        os.waitpid(child, 0)
 
 
 @sys_admin_pctxt.entrypoint
@@ -380,3 +480,42 @@ def unmount_volume(target):
     """
     _syscall(_libc.umount2(_volume_target(target).encode(), 0),
              'unmount %s' % target)
+
+
+# -- domain name -----------------------------------------------------------
+
+# From linux/sched.h.
+CLONE_NEWUTS = 0x04000000
+# A domain name as the kernel keeps it (at most 64 bytes) and as a DNS
+# name is spelled.
+_DOMAIN_NAME = re.compile(r'[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?')
+
+
+@sys_admin_pctxt.entrypoint
+def set_domainname(pid, name):
+    """Give the UTS namespace of a container's process its domain name.
+
+    The engine writes /proc/sys/kernel/domainname, which root of a
+    remapped container may not; setdomainname(2) in the namespace asks for
+    CAP_SYS_ADMIN over the namespace's user namespace, which this daemon
+    holds. A child process enters the namespace, so that no thread of the
+    daemon stays in it.
+    """
+    if not isinstance(name, str) or not _DOMAIN_NAME.fullmatch(name):
+        raise ValueError('%r is not a domain name' % (name,))
+    fd = os.open('/proc/%d/ns/uts' % int(pid), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        child = os.fork()
+        if child == 0:
+            code = 0
+            if (_libc.setns(fd, CLONE_NEWUTS) != 0 or
+                    _libc.setdomainname(name.encode(), len(name)) != 0):
+                code = ctypes.get_errno() or errno.EPERM
+            os._exit(code)
+        _, status = os.waitpid(child, 0)
+    finally:
+        os.close(fd)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise OSError(code, 'set the domain name of process %d: %s' % (
+            pid, os.strerror(code) if code > 0 else 'killed'))

@@ -12,10 +12,10 @@ archive API's injected keys and files) and gives the remapped root its
 resolv.conf, hosts and hostname; the config drive and LXCFS are bound
 read-only and readable by anyone. The driver's part: its privsep daemon
 may write what belongs to the remapped root (a port's name servers), and
-the root directory of a blank volume it formats goes to that root, so
-that the guest's root may write there. Files already on a volume keep
-their owners: those of host root show as ``nobody`` in the guest.
-nova-compute says at start which it is.
+mounts volumes mapped (idmapped mounts): a volume's files keep the owners
+a virtual machine gives them on the disk (uid 0 is the guest's root),
+whichever host's range the guest's root has. nova-compute says at start
+which it is.
 
 Only under a remap may a guest's users become its root through setuid
 programs (sudo, su, CirrOS's ping), as on a virtual machine: that root is
@@ -34,6 +34,9 @@ from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 
+# How many ids a remapped container has: the engine maps 65536 for the
+# user it makes (dockremap), and a guest's ids past those show as nobody.
+REMAP_IDS = 65536
 # The engine's data root under a remap: <data root>/<uid>.<gid>.
 _REMAP_ROOT = re.compile(r'^(\d+)\.(\d+)$')
 

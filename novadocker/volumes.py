@@ -21,6 +21,7 @@ from oslo_log import log as logging
 
 from novadocker import conf
 from novadocker import mounts
+from novadocker import userns
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -96,8 +97,9 @@ class InstanceVolumes:
 
     def __init__(self):
         self._connectors = {}
-        # Who a blank volume's new file system belongs to: the guests' root.
-        self._blank_owner = None
+        # Under a remap: the host ids of the guests' ids, which their
+        # volumes' owners are shown as (an idmapped mount).
+        self._idmap = None
 
     @property
     def root(self):
@@ -106,7 +108,7 @@ class InstanceVolumes:
     def init_host(self, remap=None):
         """At nova-compute start; ``remap``: the engine's userns.Remap."""
         if remap is not None and remap.uid is not None:
-            self._blank_owner = (remap.uid, remap.gid)
+            self._idmap = (remap.uid, remap.gid, userns.REMAP_IDS)
         reason = self.unready()
         if reason:
             LOG.error('Volumes cannot be attached: %s', reason)
@@ -195,7 +197,7 @@ class InstanceVolumes:
             mounts.mount(target, device, read_only(connection_info),
                          CONF.docker.blank_volume_filesystem
                          if CONF.docker.format_blank_volumes else None,
-                         self._blank_owner)
+                         self._idmap)
         except Exception as e:
             self._disconnect(connection_info, instance)
             raise exception.VolumeAttachFailed(volume_id=vol, reason=e)

@@ -25,6 +25,7 @@ import fixtures
 from nova import context as nova_context
 from nova import objects
 from nova.tests.functional import integrated_helpers
+from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 
 from tests import images as test_images
@@ -59,6 +60,11 @@ def tarballs():
         if cirros:
             _TARBALLS['cirros'] = cirros
     return _TARBALLS
+
+
+# Nova's test base replaces privsep's channel with one that fails; tests
+# that want real daemons put this back (use_real_privsep).
+REAL_CHANNEL = privsep_daemon.RootwrapClientChannel
 
 
 class DockerGlance:
@@ -174,6 +180,18 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         # A host name of its own: the engine may be shared with other runs.
         self.host = 'compute-%s' % uuidutils.generate_uuid()[:8]
         return self._start_compute(self.host)
+
+    def use_real_privsep(self, *groups):
+        """Real privsep daemons for the driver's context and the option
+        ``groups`` of other libraries' contexts: the test runs as root,
+        privsep-helper drops to each context's capabilities, as under
+        nova-compute (Nova's test base forbids them)."""
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_privsep.daemon.RootwrapClientChannel', REAL_CHANNEL))
+        helper = os.path.join(os.path.dirname(sys.executable),
+                              'privsep-helper')
+        for group in ('novadocker_privileged',) + groups:
+            self.flags(helper_command=helper, group=group)
 
     def delete_servers(self, server_ids):
         """Delete through Nova what a test booted, as a cleanup: a server

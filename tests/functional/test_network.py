@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 
@@ -29,7 +28,6 @@ from nova import context as nova_context
 from nova.network import model as network_model
 from nova import objects
 import os_vif
-from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 
 from novadocker import conf  # noqa: F401 (registers [docker])
@@ -45,8 +43,6 @@ PORT = 7777
 # still know by its name.
 SETUID_BUSYBOX = ('mkdir /tmp/s && cp /bin/busybox /tmp/s/busybox && '
                   'chmod 4755 /tmp/s/busybox')
-# Nova's test base forbids privsep daemons; these tests want real ones.
-REAL_CHANNEL = privsep_daemon.RootwrapClientChannel
 
 
 def ovs_vsctl(*args):
@@ -248,17 +244,10 @@ class NetworkTestCase(base.DockerDriverTestCase):
                 self.fail('Open vSwitch is not running (ovs-vsctl show fails)')
             self.skipTest('Open vSwitch is not running; see README')
         super().setUp()
-        # Real daemons: the test runs as root, privsep-helper drops to the
-        # capabilities of each context, as it does under nova-compute.
-        self.useFixture(fixtures.MonkeyPatch(
-            'oslo_privsep.daemon.RootwrapClientChannel', REAL_CHANNEL))
-        helper = os.path.join(os.path.dirname(sys.executable),
-                              'privsep-helper')
         # os-vif's plugins read their options when loaded: register them,
         # set them, load again.
         os_vif.initialize()
-        self.flags(helper_command=helper, group='novadocker_privileged')
-        self.flags(helper_command=helper, group='vif_plug_ovs_privileged')
+        self.use_real_privsep('vif_plug_ovs_privileged')
         self.flags(ovsdb_connection=OVSDB, group='os_vif_ovs')
         os_vif.initialize(reset=True)
         self.flags(vif_plugging_timeout=30, vif_plugging_is_fatal=True)

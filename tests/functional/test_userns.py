@@ -20,6 +20,7 @@ from nova.compute import power_state
 
 from novadocker import conf
 from novadocker import lxcfs
+from novadocker import mounts
 from tests.functional import base
 from tests.functional import private_engine
 from tests.functional import test_guest_power
@@ -84,6 +85,11 @@ class RemappedEngine:
 
 
 class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
+
+    def _setup_compute_service(self):
+        # The domain name of an FQDN hostname, after each start.
+        self.use_real_privsep()
+        return super()._setup_compute_service()
 
     def setUp(self):
         super().setUp()
@@ -158,17 +164,22 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
         self.assertEqual('1', self.run_in(server, 'grep', '-c', '^processor',
                                           '/proc/cpuinfo').strip())
 
-    def test_an_fqdn_hostname_boots_with_its_first_label(self):
+    def test_an_fqdn_hostname_gives_host_and_domain_names(self):
         # Tempest's ServersV294TestFqdnHostnames: the engine cannot give a
-        # remapped container a domain name, so it gets none.
+        # remapped container a domain name; the driver does, at each start.
         fqdn = 'x' * 52 + '-guest-test.domaintest.com'
         server = self.boot(hostname=fqdn)
         self.assertEqual(fqdn, self.api.get_server(server['id'])[
             'OS-EXT-SRV-ATTR:hostname'])
-        self.assertEqual('x' * 52 + '-guest-test',
-                         self.run_in(server, 'hostname').strip())
-        self.assertEqual('(none)', self.run_in(
-            server, 'cat', '/proc/sys/kernel/domainname').strip())
+        for _ in range(2):
+            self.assertEqual('x' * 52 + '-guest-test',
+                             self.run_in(server, 'hostname').strip())
+            self.assertEqual('domaintest.com', self.run_in(
+                server, 'cat', '/proc/sys/kernel/domainname').strip())
+            self._reboot_server(server, hard=True)
+        # The host's own stays as it was.
+        with open('/proc/sys/kernel/domainname') as f:
+            self.assertNotEqual('domaintest.com', f.read().strip())
 
     def test_reboot_stop_and_start_stay_unprivileged(self):
         server = self.boot()
@@ -241,26 +252,40 @@ class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
         self.assertEqual((0, ''), self.sh(
             server, 'echo new > %s/f && mkdir %s/d' % (where, where)))
         self.detach(server, volume_id)
-        # On the device, the host ids of the guests' root.
+        # On the device, root's, as a virtual machine would store them.
         with self.host_mount(loop) as mounted:
             for name in ('', 'f', 'd'):
                 st = os.stat(os.path.join(mounted, name))
-                self.assertEqual(self.mapped_root(),
-                                 (st.st_uid, st.st_gid), name)
+                self.assertEqual((0, 0), (st.st_uid, st.st_gid), name)
 
-    def test_files_of_host_root_on_a_volume_are_not_the_guests_roots(self):
+    def test_a_volumes_owners_are_the_guests_as_a_vms_are(self):
+        # Written by a virtual machine, or a host without a remap: root's
+        # file and a user's directory on the disk.
         server = self.boot()
-        volume_id, _ = self.volume('ext4', files={'data.txt': 'kept\n'})
+        volume_id, loop = self.volume('ext4', files={'data.txt': 'kept\n'})
+        with self.host_mount(loop) as mounted:
+            os.mkdir(os.path.join(mounted, 'home'))
+            os.chown(os.path.join(mounted, 'home'), 1000, 1000)
         self.attach(server, volume_id)
         where = test_volumes.GUEST_VOLUMES + '/vdb'
-        # Readable as their mode says; owned by nobody the guest knows.
-        self.assertEqual((0, 'kept\n'), self.sh(server,
-                                                'cat %s/data.txt' % where))
-        self.assertEqual(['65534', '65534'],
+        self.assertEqual(['0', '0'],
                          self.owner_in_guest(server, where + '/data.txt'))
-        code, out = self.sh(server, 'echo more >> %s/data.txt' % where)
-        self.assertNotEqual(0, code)
-        self.assertIn('Permission denied', out)
+        self.assertEqual(['1000', '1000'],
+                         self.owner_in_guest(server, where + '/home'))
+        self.assertEqual((0, ''), self.sh(
+            server, 'echo more >> %s/data.txt && echo mine > %s/home/f && '
+            'chown 1000:1000 %s/home/f' % (where, where, where)))
+        # The host sees the guest's root as the remapped user, as it sees
+        # its processes.
+        st = os.stat(os.path.join(mounts.instance_dir(
+            self.root, server['id']), 'vdb', 'data.txt'))
+        self.assertEqual(self.mapped_root(), (st.st_uid, st.st_gid))
+        self.detach(server, volume_id)
+        with self.host_mount(loop) as mounted:
+            with open(os.path.join(mounted, 'data.txt')) as f:
+                self.assertEqual('kept\nmore\n', f.read())
+            st = os.stat(os.path.join(mounted, 'home', 'f'))
+            self.assertEqual((1000, 1000), (st.st_uid, st.st_gid))
 
 
 class TestUsernsGuestPower(RemappedEngine,

@@ -10,7 +10,6 @@ on the device by mounting it on the host after the detach.
 import contextlib
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -21,7 +20,6 @@ import nova.tests.functional  # noqa: F401
 from nova.tests.fixtures import cinder as cinder_fixture
 from nova.tests.functional.api import client
 from os_brick import privileged as brick_privileged  # noqa: F401
-from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 import psutil
 
@@ -29,8 +27,6 @@ from novadocker import mounts
 from novadocker import privsep
 from tests.functional import base
 
-# Nova's test base forbids privsep daemons; these tests want real ones.
-REAL_CHANNEL = privsep_daemon.RootwrapClientChannel
 # os-brick's connector properties list the host's addresses (LightOS).
 REAL_NET_IF_ADDRS = psutil.net_if_addrs
 GUEST_VOLUMES = '/mnt/volumes'
@@ -66,13 +62,8 @@ class VolumeTestCase(base.DockerDriverTestCase):
 
     def _setup_compute_service(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'oslo_privsep.daemon.RootwrapClientChannel', REAL_CHANNEL))
-        self.useFixture(fixtures.MonkeyPatch(
             'psutil.net_if_addrs', REAL_NET_IF_ADDRS))
-        helper = os.path.join(os.path.dirname(sys.executable),
-                              'privsep-helper')
-        self.flags(helper_command=helper, group='novadocker_privileged')
-        self.flags(helper_command=helper, group='privsep_osbrick')
+        self.use_real_privsep('privsep_osbrick')
         return super()._setup_compute_service()
 
     def volumes_path(self):

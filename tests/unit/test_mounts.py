@@ -138,7 +138,8 @@ def test_a_file_system_is_mounted_as_it_is(device, tmp_path, fs):
     target = str(tmp_path / 'vdb')
     mounts.mount(target, '/dev/loop0', False, format_as='ext4')
     assert [c[0] for c in fake.calls] == ['probe_volume', 'mount_volume']
-    assert fake.calls[1] == ('mount_volume', '/dev/loop0', target, fs, False)
+    assert fake.calls[1] == ('mount_volume', '/dev/loop0', target, fs, False,
+                             None)
 
 
 def test_a_blank_volume_is_refused_without_the_option(device, tmp_path):
@@ -151,16 +152,17 @@ def test_a_blank_volume_is_refused_without_the_option(device, tmp_path):
 def test_a_blank_volume_is_formatted_with_the_option(device, tmp_path):
     fake = device({})
     mounts.mount(str(tmp_path / 'vdb'), '/dev/loop0', False, 'xfs')
-    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'xfs', None)
+    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'xfs')
     assert fake.calls[2][3] == 'xfs'
 
 
-def test_a_blank_volume_gets_the_root_owner_asked(device, tmp_path):
+def test_a_remapped_guests_volume_is_mounted_mapped(device, tmp_path):
     fake = device({})
     mounts.mount(str(tmp_path / 'vdb'), '/dev/loop0', False, 'ext4',
-                 root_owner=(100000, 100000))
-    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'ext4',
-                             (100000, 100000))
+                 idmap=(100000, 100000, 65536))
+    # Formatted as a virtual machine's would be: root's, shown mapped.
+    assert fake.calls[1] == ('format_volume', '/dev/loop0', 'ext4')
+    assert fake.calls[2][-1] == (100000, 100000, 65536)
 
 
 def test_a_blank_read_only_volume_is_never_formatted(device, tmp_path):

@@ -1,6 +1,9 @@
 """The privileged writer of a container's name servers refuses other files."""
 
+import errno
 import os
+import subprocess
+import time
 
 import fixtures
 import testtools
@@ -102,12 +105,15 @@ class TestVolumeEntryPoints(testtools.TestCase):
             self.assertRaises(ValueError, privsep.mount_volume, device,
                               self.target, 'ext4', False)
 
-    def test_a_new_file_system_goes_only_to_plain_ids_other_than_root(self):
-        for owner in ((0, 0), (100000, 0), (-1, 100000), (True, 100000),
-                      ('100000', 100000), (100000, 2 ** 32 - 1),
-                      (100000,), 100000):
-            self.assertRaises((ValueError, TypeError), privsep.format_volume,
-                              '/dev/loop0', 'ext4', owner)
+    def test_an_id_map_only_of_plain_ids_above_roots(self):
+        for idmap in ((0, 100000, 65536), (100000, 0, 65536),
+                      (-1, 100000, 65536), (True, 100000, 65536),
+                      ('100000', 100000, 65536), (100000, 100000, 0),
+                      (100000, 100000, 2 ** 32 - 100000), (100000, 100000),
+                      100000, None):
+            self.assertRaises(ValueError, privsep._idmap_ranges, idmap)
+        self.assertEqual((100000, 100000, 65536),
+                         privsep._idmap_ranges((100000, 100000, 65536)))
 
     def test_only_known_file_systems(self):
         self.assertRaises(ValueError, privsep.format_volume, '/dev/loop0',
@@ -129,3 +135,104 @@ class TestSetVethUp(testtools.TestCase):
         for up in ('down', 0, None):
             self.assertRaises(ValueError, privsep.set_veth_up,
                               'tapce531f90-19', up)
+
+
+class TestSetDomainname(testtools.TestCase):
+    """Under a remap the engine cannot give a container its domain name."""
+
+    def setUp(self):
+        super().setUp()
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
+
+    @staticmethod
+    def domainname(pid):
+        return subprocess.run(
+            ['nsenter', '--uts=/proc/%d/ns/uts' % pid, 'cat',
+             '/proc/sys/kernel/domainname'],
+            check=True, capture_output=True, text=True).stdout.strip()
+
+    def test_only_the_namespace_of_that_process_gets_it(self):
+        if os.geteuid() != 0:
+            self.skipTest('a UTS namespace of its own needs root')
+        own = self.domainname(os.getpid())
+        guest = subprocess.Popen(['unshare', '--uts', 'sleep', '60'])
+        self.addCleanup(guest.wait)
+        self.addCleanup(guest.kill)
+        for _ in range(50):
+            if (os.readlink('/proc/%d/ns/uts' % guest.pid) !=
+                    os.readlink('/proc/self/ns/uts')):
+                break
+            time.sleep(0.1)
+        privsep.set_domainname(guest.pid, 'domaintest.example.com')
+        self.assertEqual('domaintest.example.com',
+                         self.domainname(guest.pid))
+        self.assertEqual(own, self.domainname(os.getpid()))
+
+    def test_refuses_what_is_not_a_domain_name(self):
+        for name in ('', 'a b', '-x.org', 'x' * 65, 'x.org\n', None):
+            self.assertRaises(ValueError, privsep.set_domainname,
+                              os.getpid(), name)
+
+
+class FakeNetNS:
+    """A container's namespace whose guest flushes eth0's addresses (its
+    own DHCP client) ``flushes`` times, right after the driver adds them."""
+
+    def __init__(self, flushes):
+        self.flushes = flushes
+        self.addresses = set()
+        self.routes = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def link_lookup(self, ifname):
+        return [2]
+
+    def link(self, *args, **kw):
+        pass
+
+    def addr(self, command, index, address, prefixlen, flags):
+        self.addresses.add(address)
+
+    def route(self, command, **spec):
+        if self.flushes:
+            self.flushes -= 1
+            self.addresses.clear()
+        if 'gateway' in spec and not self.addresses:
+            raise privsep.NetlinkError(errno.ENETUNREACH,
+                                       'Network is unreachable')
+        self.routes.append(spec['dst'])
+
+
+class TestConfigureInContainer(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
+        self.useFixture(fixtures.MonkeyPatch(
+            'novadocker.privsep.ADDRESSING_PAUSE', 0))
+
+    def configure(self, ns):
+        self.useFixture(fixtures.MonkeyPatch(
+            'novadocker.privsep.NetNS', lambda path, flags: ns))
+        privsep.configure_in_container(
+            42, 'eth0', [('10.0.0.5', 28, 4)],
+            [('0.0.0.0/0', '10.0.0.1', 0, 4)])
+
+    def test_addressed_again_after_the_guests_client_flushed_it(self):
+        ns = FakeNetNS(flushes=2)
+        self.configure(ns)
+        self.assertEqual({'10.0.0.5'}, ns.addresses)
+        self.assertEqual(['0.0.0.0/0'], ns.routes)
+
+    def test_a_gateway_that_stays_off_link_fails_with_the_route(self):
+        ns = FakeNetNS(flushes=privsep.ADDRESSING_ATTEMPTS)
+        error = self.assertRaises(RuntimeError, self.configure, ns)
+        self.assertEqual('eth0: route 0.0.0.0/0 via 10.0.0.1: Network is '
+                         'unreachable', str(error))
