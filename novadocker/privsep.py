@@ -450,6 +450,9 @@ def _user_namespace(uid, gid, count):
     done_r, done_w = os.pipe()
     child = os.fork()
     if child == 0:
+        # The parent's ends: the read below ends when the parent closes.
+        os.close(made_r)
+        os.close(done_w)
         code = 0
         if _libc.unshare(CLONE_NEWUSER) != 0:
             code = ctypes.get_errno() or errno.EPERM
