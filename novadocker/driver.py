@@ -137,7 +137,6 @@ class DockerDriver(driver.ComputeDriver):
         self._no_new_privileges = True
         self._guest_caps = ()
         self._sets_domainname = False
-        self._names_domain_after_start = False
 
     # -- host ---------------------------------------------------------------
 
@@ -157,8 +156,6 @@ class DockerDriver(driver.ComputeDriver):
         self._guest_caps = userns.guest_capabilities(
             remap, CONF.docker.guest_net_admin)
         self._sets_domainname = userns.sets_domainname(remap)
-        # Where the engine cannot, every start names the guest's domain.
-        self._names_domain_after_start = not self._sets_domainname
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
@@ -197,7 +194,8 @@ class DockerDriver(driver.ComputeDriver):
         frozen) and its domain name. Also after a nova-compute restart,
         and for starts the engine made on its own."""
         self.network.plug(instance, network_info, container)
-        if self._names_domain_after_start:
+        if not self._sets_domainname:
+            # The engine could not: the driver names the guest's domain.
             self._name_domain(instance, container)
 
     def _name_domain(self, instance, container):
