@@ -1245,7 +1245,8 @@ inittab_of() {
     # both cirros images the extra phase built
     nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION$" | grep -q .
     nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION-alt$" | grep -q .
-    nd_calls '^apt-get .*purge docker.io lxcfs$' | grep -q .
+    # zstd for Tempest's scenario image (test-config)
+    nd_calls '^apt-get .*purge docker.io lxcfs zstd$' | grep -q .
     nd_calls '^systemctl stop lxcfs$' | grep -q .
     nd_calls '^gpasswd -d stack docker$' | grep -q .
     nd_calls '^pip uninstall -y novadocker$' | grep -q .
@@ -1257,6 +1258,7 @@ inittab_of() {
 @test "clean: leaves a Docker that was there before" {
     nd_installed docker.io
     nd_installed lxcfs
+    nd_installed zstd
     echo docker > "$ND_STATE/member-stack"
     put_rootfs_in_files
     run_stack $ALL_PHASES
