@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need on a Debian or Ubuntu machine and run every
 # tier: style, unit, Nova's functional harness on the real Docker engine,
-# editable nova, the DevStack plugin's bats tests, shellcheck and bashate.
+# editable nova, the DevStack plugin's bats tests, shellcheck, bashate and
+# the documentation's build.
 # Docker, Open vSwitch and LXCFS run for the functional tests.
 #
 # usage: tools/run-tests.sh [TOX_ENV ...]     (as root; it uses sudo if not)
@@ -15,7 +16,7 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=${NOVADOCKER_RESULTS:-$REPO_DIR/.tox/results}
 TIERS=("$@")
 if [[ ${#TIERS[@]} -eq 0 ]]; then
-    TIERS=(pep8 unit functional editable bats shellcheck bashate)
+    TIERS=(pep8 unit functional editable bats shellcheck bashate docs)
 fi
 # Root installs the packages, and the networking tests plug veths and OVS
 # ports through privsep as nova-compute does.
@@ -56,8 +57,8 @@ function start_ovs {
 }
 
 # LXCFS, for the tests of what a guest reads of its flavor. The options
-# are those the DevStack plugin gives it (see README): --enable-cfs shows
-# the CPUs of each container's CFS quota.
+# are those the DevStack plugin gives it (see doc/source/admin/lxcfs.rst):
+# --enable-cfs shows the CPUs of each container's CFS quota.
 LXCFS_PATH=/var/lib/lxcfs
 LXCFS_OPTIONS=(--enable-cfs --enable-loadavg)
 
