@@ -21,7 +21,7 @@
 #                  full
 #   E2E_TEMPEST_REGEX   the Tempest tests run; overrides E2E_PROFILE's
 #   E2E_NETWORKING ovs: Neutron's OVS and L3 agents on a userspace Open
-#                  vSwitch, servers with ports and the README's networking
+#                  vSwitch, servers with ports and the docs' networking
 #                  walk-through (fixed and floating IPs), Neutron's metadata
 #                  agent, and Tempest logs into its servers (validation);
 #                  none: the Neutron API only, servers without ports,

@@ -31,7 +31,7 @@ class TestGuestView(base.DockerDriverTestCase):
         path = CONF.docker.lxcfs_path
         if not lxcfs.provided(path):
             reason = ('LXCFS is not mounted at %s: run "lxcfs --enable-cfs '
-                      '%s" (see README)' % (path, path))
+                      '%s" (see doc/source/admin/lxcfs.rst)' % (path, path))
             if os.environ.get('NOVADOCKER_REQUIRE_LXCFS') == '1':
                 self.fail(reason)
             self.skipTest(reason)
@@ -55,7 +55,8 @@ class TestGuestView(base.DockerDriverTestCase):
 
     def read(self, server, path):
         # With read(2), as grep, cut and libc do: busybox's cat uses
-        # sendfile(2), which LXCFS cannot answer right (see README).
+        # sendfile(2), which LXCFS cannot answer right (see
+        # doc/source/admin/lxcfs.rst).
         return self.run_in(server, 'head', '-n', '1', path)
 
     def uptime(self, server):

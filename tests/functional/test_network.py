@@ -242,7 +242,8 @@ class NetworkTestCase(base.DockerDriverTestCase):
         if not ovs_ready():
             if os.environ.get('NOVADOCKER_REQUIRE_OVS'):
                 self.fail('Open vSwitch is not running (ovs-vsctl show fails)')
-            self.skipTest('Open vSwitch is not running; see README')
+            self.skipTest('Open vSwitch is not running; see '
+                          'doc/source/contributor/tests.rst')
         super().setUp()
         # os-vif's plugins read their options when loaded: register them,
         # set them, load again.
