@@ -75,6 +75,9 @@ ALL_PHASES="pre-install install post-config extra test-config"
     run nd_phase stack pre-install
     [ "$status" -eq 0 ]
     nd_calls '^apt-get .*install docker.io$' | grep -q .
+    # the init the driver runs in containers
+    nd_calls '^apt-get .*install catatonit$' | grep -q .
+    grep -qxF "package catatonit" "$NOVA_DOCKER_STATE_DIR/installed"
     [ -z "$(nd_calls '^dnf ')" ]
     nd_calls '^usermod -a -G docker stack$' | grep -q .
     nd_calls '^systemctl enable docker$' | grep -q .
@@ -89,6 +92,7 @@ ALL_PHASES="pre-install install post-config extra test-config"
     run nd_phase stack pre-install
     [ "$status" -eq 0 ]
     nd_calls '^dnf install -y moby-engine$' | grep -q .
+    nd_calls '^dnf install -y catatonit$' | grep -q .
     [ -z "$(nd_calls '^apt-get ')" ]
 }
 
@@ -131,7 +135,7 @@ ALL_PHASES="pre-install install post-config extra test-config"
     DOCKER_PACKAGE_SOURCE=snap
     run nd_phase stack pre-install
     [ "$status" -ne 0 ]
-    [[ "$output" == *"DOCKER_PACKAGE_SOURCE must be 'distro' or 'docker-ce'"* ]]
+    [[ "$output" == *"package source must be 'distro' or 'docker-ce', not 'snap'"* ]]
 }
 
 @test "pre-install: an installed Docker engine is used as it is" {
@@ -144,6 +148,7 @@ ALL_PHASES="pre-install install post-config extra test-config"
 
 @test "pre-install: what was there before is not recorded as installed" {
     nd_installed docker.io
+    nd_installed catatonit
     nd_installed lxcfs
     echo docker > "$ND_STATE/member-stack"
     run nd_phase stack pre-install
@@ -311,17 +316,15 @@ subids() {
     [ -z "$(nd_calls '^(systemctl restart docker|mount|apt-get .*xfsprogs|docker .*(info|create))')" ]
 }
 
-@test "settings: the XFS data root makes root_disk_quota enforce, unless set" {
+@test "post-config: the XFS data root makes root_disk_quota enforce, unless set" {
     NOVA_DOCKER_XFS_DATA_ROOT=True
-    source "$ND_REPO/devstack/settings"
-    [ "$NOVA_DOCKER_ROOT_DISK_QUOTA" = enforce ]
-    NOVA_DOCKER_ROOT_DISK_QUOTA=warn
-    source "$ND_REPO/devstack/settings"
-    [ "$NOVA_DOCKER_ROOT_DISK_QUOTA" = warn ]
-    NOVA_DOCKER_ROOT_DISK_QUOTA=enforce
     run nd_phase stack post-config
     [ "$status" -eq 0 ]
     iniget "$NOVA_CPU_CONF" docker root_disk_quota | grep -qx enforce
+    NOVA_DOCKER_ROOT_DISK_QUOTA=warn
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    iniget "$NOVA_CPU_CONF" docker root_disk_quota | grep -qx warn
 }
 
 @test "XFS data root: a sparse XFS file mounted with pquota, in fstab, the engine on it" {
@@ -632,9 +635,9 @@ subids() {
     [[ "$output" == *"ok: the Docker engine limits root disks"*"ok: the Docker engine remaps user namespaces"* ]]
 }
 
-# --- wait_for_docker -------------------------------------------------------
+# --- nova_docker_wait_for_engine ------------------------------------------
 
-@test "wait_for_docker: dies with a clear message when the engine hangs" {
+@test "nova_docker_wait_for_engine: dies with a clear message when the engine hangs" {
     nd_docker hang
     NOVA_DOCKER_WAIT_TIMEOUT=2
     SECONDS=0
@@ -644,7 +647,7 @@ subids() {
     [ "$SECONDS" -lt 15 ]
 }
 
-@test "wait_for_docker: dies when the engine is down" {
+@test "nova_docker_wait_for_engine: dies when the engine is down" {
     nd_docker down
     NOVA_DOCKER_WAIT_TIMEOUT=1
     run nd_phase stack pre-install
@@ -652,12 +655,12 @@ subids() {
     [[ "$output" == *"Docker engine at unix:///var/run/docker.sock did not answer"* ]]
 }
 
-@test "wait_for_docker: returns once the engine answers" {
+@test "nova_docker_wait_for_engine: returns once the engine answers" {
     source "$ND_REPO/devstack/lib/nova_docker"
     nd_docker down
     (sleep 2; nd_docker up) &
     NOVA_DOCKER_WAIT_TIMEOUT=20
-    run wait_for_docker
+    run nova_docker_wait_for_engine
     wait
     [ "$status" -eq 0 ]
     [ "$(nd_calls ' version$' | wc -l)" -ge 2 ]
@@ -1198,6 +1201,7 @@ inittab_of() {
     run run_stack $ALL_PHASES
     [ "$status" -eq 0 ]
     [ -z "$(nd_calls '^pip')" ]
+    [ -z "$(nd_calls '^apt-get .*catatonit')" ]
     [ ! -e "$NOVA_CPU_CONF" ]
     [ ! -e "$NOVA_CONF_DIR/rootwrap.d/docker.filters" ]
     [ "$(iniget "$GLANCE_API_CONF" image_format container_formats)" = bare,docker ]
@@ -1215,13 +1219,20 @@ inittab_of() {
 
 # --- unstack and clean -----------------------------------------------------
 
-@test "unstack: removes the driver's containers, found by label, keeps the image" {
+@test "unstack: removes this host's driver's containers, found by label, keeps the image" {
     printf 'c1\nc2\n' > "$ND_STATE/docker-ps"
     run nd_phase unstack
     [ "$status" -eq 0 ]
-    nd_calls '^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid$' | grep -q .
+    nd_calls "^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid --filter label=org.openstack.nova.host=$(uname -n)$" | grep -q .
     nd_calls '^docker .* rm -f c1 c2$' | grep -q .
     [ -z "$(nd_calls ' rmi ')" ]
+}
+
+@test "unstack: the host label is nova's [DEFAULT] host where nova-cpu.conf sets it" {
+    printf '[DEFAULT]\nhost = compute-7\n' > "$NOVA_CPU_CONF"
+    run nd_phase unstack
+    [ "$status" -eq 0 ]
+    nd_calls '^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid --filter label=org.openstack.nova.host=compute-7$' | grep -q .
 }
 
 @test "unstack: no containers, or no engine, is fine" {
@@ -1240,13 +1251,13 @@ inittab_of() {
     printf 'c1\n' > "$ND_STATE/docker-ps"
     run nd_phase clean
     [ "$status" -eq 0 ]
-    nd_calls '^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid$' | grep -q .
+    nd_calls "^docker .* ps -q -a --filter label=org.openstack.nova.instance_uuid --filter label=org.openstack.nova.host=$(uname -n)$" | grep -q .
     nd_calls '^docker .* rm -f c1$' | grep -q .
     # both cirros images the extra phase built
     nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION$" | grep -q .
     nd_calls "^docker .* rmi nova-docker/cirros:$CIRROS_VERSION-alt$" | grep -q .
     # zstd for Tempest's scenario image (test-config)
-    nd_calls '^apt-get .*purge docker.io lxcfs zstd$' | grep -q .
+    nd_calls '^apt-get .*purge docker.io catatonit lxcfs zstd$' | grep -q .
     nd_calls '^systemctl stop lxcfs$' | grep -q .
     nd_calls '^gpasswd -d stack docker$' | grep -q .
     nd_calls '^pip uninstall -y novadocker$' | grep -q .
@@ -1257,6 +1268,7 @@ inittab_of() {
 
 @test "clean: leaves a Docker that was there before" {
     nd_installed docker.io
+    nd_installed catatonit
     nd_installed lxcfs
     nd_installed zstd
     echo docker > "$ND_STATE/member-stack"
@@ -1281,16 +1293,16 @@ inittab_of() {
     [ -z "$(nd_calls '^systemctl (stop|restart) lxcfs')" ]
     grep -qxF lxcfs "$ND_STATE/packages"
     grep -q fuse.lxcfs "$NOVA_DOCKER_MOUNTINFO"
-    # Docker, installed by the plugin, went
-    nd_calls '^apt-get .*purge docker.io$' | grep -q .
+    # Docker and catatonit, installed by the plugin, went
+    nd_calls '^apt-get .*purge docker.io catatonit$' | grep -q .
 }
 
-@test "clean: only LXCFS installed by the plugin: a Docker that was there keeps running" {
+@test "clean: only catatonit and LXCFS installed by the plugin: a Docker that was there keeps running" {
     nd_installed docker.io
     run_stack pre-install
     run nd_phase clean
     [ "$status" -eq 0 ]
-    nd_calls '^apt-get .*purge lxcfs$' | grep -q .
+    nd_calls '^apt-get .*purge catatonit lxcfs$' | grep -q .
     [ -z "$(nd_calls '^systemctl stop docker')" ]
     grep -qxF docker.io "$ND_STATE/packages"
 }
@@ -1303,7 +1315,7 @@ inittab_of() {
     [ "$status" -eq 0 ]
     [ ! -e "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list" ]
     [ ! -e "$NOVA_DOCKER_APT_DIR/keyrings/docker.asc" ]
-    nd_calls '^apt-get .*purge docker-ce docker-ce-cli containerd.io lxcfs$' | grep -q .
+    nd_calls '^apt-get .*purge docker-ce docker-ce-cli containerd.io catatonit lxcfs$' | grep -q .
 }
 
 @test "all phases also run under stack.sh's NOUNSET=1" {
