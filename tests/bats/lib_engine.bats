@@ -62,6 +62,7 @@ check_quota() {
 }
 
 check_remap_default() {
+    ND_ENGINE_USERNS_REMAP=$1
     run nd_engine_setup
     [ "$status" -eq 0 ]
     [ "$(daemon_json userns-remap)" = default ]
@@ -75,8 +76,9 @@ check_remap_default() {
     [ -z "$(nd_calls '^systemctl restart docker')" ]
 }
 
-@test "setup: an empty engine remapped (auto), the engine restarted once" {
-    nd_each_front check_remap_default
+@test "setup: userns-remap default (or auto on an empty engine) written, the engine restarted once" {
+    nd_each_front check_remap_default default
+    nd_each_front check_remap_default auto
 }
 
 check_remap_contents() {

@@ -315,20 +315,6 @@ subids() {
     [ "$(cat "$NOVA_DOCKER_FSTAB")" = "/dev/vdc $XFS_DIR ext4 defaults 0 2" ]
 }
 
-@test "userns-remap: default written, the engine restarted and remapping" {
-    NOVA_DOCKER_USERNS_REMAP=default
-    run nd_phase stack pre-install
-    [ "$status" -eq 0 ]
-    [ "$(daemon_json userns-remap)" = default ]
-    [ -z "$(daemon_json data-root)" ]
-    [ "$(nd_calls '^systemctl restart docker$' | wc -l)" -eq 1 ]
-    [[ "$output" == *"ok: the Docker engine remaps user namespaces"* ]]
-    : > "$ND_CALLS"
-    run nd_phase stack pre-install
-    [ "$status" -eq 0 ]
-    [ -z "$(nd_calls '^systemctl restart docker')" ]
-}
-
 @test "userns-remap: a user with subordinate ids; bad values refused before anything" {
     echo remap >> "$ND_STATE/users"
     NOVA_DOCKER_USERNS_REMAP=remap
