@@ -134,7 +134,7 @@ check_wait() {
     check_hang() {
         nd_docker hang
         SECONDS=0
-        run nd_docker_wait 2 THE_TIMEOUT
+        run nd_docker_wait 1 THE_TIMEOUT
         [ "$status" -ne 0 ]
         [ "$SECONDS" -lt 15 ]
     }

@@ -29,10 +29,13 @@ xfs() {
 }
 
 check_bad_settings() {
+    local size
     xfs
-    ND_ENGINE_XFS_SIZE=20 run nd_engine_check_settings
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"$(setting 3) must be a size such as 20G"*"not '20'"* ]]
+    for size in abc 20GB 0G -1G 512M 1.5G "" 20g 20; do
+        ND_ENGINE_XFS_SIZE=$size run nd_engine_check_settings
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"$(setting 3) must be a size such as 20G"*"at least 1G"*"not '$size'"* ]]
+    done
     ND_ENGINE_XFS_DIR=relative run nd_engine_check_settings
     [[ "$output" == *"$(setting 4) must be an absolute path"* ]]
     ND_ENGINE_XFS_FILE=$ND_ENGINE_XFS_DIR/img run nd_engine_check_settings
@@ -107,6 +110,8 @@ check_xfs() {
     run nd_engine_setup
     [ "$status" -eq 0 ]
     nd_calls '^(apt-get|dnf) .*install .*xfsprogs$' | grep -q .
+    # root's only, sparse, of the size asked, XFS
+    [ "$(stat -c '%a %s' "$ND_ENGINE_XFS_FILE")" = "600 $((1024 ** 3))" ]
     [ "$(blkid -p -o value -s TYPE "$ND_ENGINE_XFS_FILE")" = xfs ]
     nd_calls "^mount -t xfs -o loop,pquota $ND_ENGINE_XFS_FILE $ND_ENGINE_XFS_DIR$" | grep -q .
     grep -qxF "$ND_ENGINE_XFS_FILE $ND_ENGINE_XFS_DIR xfs loop,pquota,nofail 0 0" "$ND_ENGINE_FSTAB"
@@ -130,7 +135,8 @@ check_engine_refuses() {
     touch "$ND_STATE/docker-no-quota"
     run nd_engine_setup
     [ "$status" -ne 0 ]
-    [[ "$output" == *"The Docker engine cannot limit a container's root disk"* ]]
+    [[ "$output" == *"The Docker engine cannot limit a container's root disk: Error response from daemon: --storage-opt is supported only for overlay over xfs with 'pquota' mount option"* ]]
+    run ! grep -q quota-probe "$ND_STATE/docker-images"
 }
 
 @test "check: an engine that cannot limit root disks is a clear error" {

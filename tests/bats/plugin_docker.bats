@@ -59,30 +59,6 @@ setup() {
     nd_calls '^apt-get .*install docker-ce docker-ce-cli containerd.io$' | grep -q .
 }
 
-@test "pre-install: docker-ce on Debian uses Docker's debian repository" {
-    nd_distro debian
-    DOCKER_PACKAGE_SOURCE=docker-ce
-    run nd_phase stack pre-install
-    [ "$status" -eq 0 ]
-    grep -q " https://download.docker.com/linux/debian bookworm stable$" \
-        "$NOVA_DOCKER_APT_DIR/sources.list.d/docker.list"
-}
-
-@test "pre-install: docker-ce on Fedora and RHEL adds Docker's dnf repository" {
-    nd_distro fedora
-    DOCKER_PACKAGE_SOURCE=docker-ce
-    run nd_phase stack pre-install
-    [ "$status" -eq 0 ]
-    grep -q "download.docker.com/linux/fedora/docker-ce.repo" "$NOVA_DOCKER_YUM_REPOS_DIR/docker-ce.repo"
-    nd_calls '^dnf install -y docker-ce docker-ce-cli containerd.io$' | grep -q .
-
-    rm "$NOVA_DOCKER_YUM_REPOS_DIR/docker-ce.repo"
-    nd_distro rhel
-    run nd_phase stack pre-install
-    [ "$status" -eq 0 ]
-    grep -q "download.docker.com/linux/rhel/docker-ce.repo" "$NOVA_DOCKER_YUM_REPOS_DIR/docker-ce.repo"
-}
-
 @test "pre-install: unknown DOCKER_PACKAGE_SOURCE dies" {
     DOCKER_PACKAGE_SOURCE=snap
     run nd_phase stack pre-install
@@ -141,22 +117,12 @@ setup() {
 
 # --- nova_docker_wait_for_engine ------------------------------------------
 
-@test "nova_docker_wait_for_engine: dies with a clear message when the engine hangs" {
-    nd_docker hang
-    NOVA_DOCKER_WAIT_TIMEOUT=2
-    SECONDS=0
-    run nd_phase stack pre-install
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"did not answer within 2s"*"NOVA_DOCKER_WAIT_TIMEOUT"* ]]
-    [ "$SECONDS" -lt 15 ]
-}
-
 @test "nova_docker_wait_for_engine: dies when the engine is down" {
     nd_docker down
     NOVA_DOCKER_WAIT_TIMEOUT=1
     run nd_phase stack pre-install
     [ "$status" -ne 0 ]
-    [[ "$output" == *"Docker engine at unix:///var/run/docker.sock did not answer"* ]]
+    [[ "$output" == *"Docker engine at unix:///var/run/docker.sock did not answer within 1s (NOVA_DOCKER_WAIT_TIMEOUT)"* ]]
 }
 
 @test "nova_docker_wait_for_engine: returns once the engine answers" {

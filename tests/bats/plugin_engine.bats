@@ -148,23 +148,6 @@ subids() {
     [[ "$output" == *"holds no JSON object"* ]]
 }
 
-@test "XFS data root: a size that is not a size is refused before anything" {
-    xfs_data_root
-    local size
-    for size in abc 20GB 0G -1G 512M 1.5G "" 20g; do
-        NOVA_DOCKER_XFS_DATA_ROOT_SIZE=$size
-        run nd_phase stack pre-install
-        [ "$status" -ne 0 ]
-        [[ "$output" == *"NOVA_DOCKER_XFS_DATA_ROOT_SIZE must be a size such as 20G"*"at least 1G"*"not '$size'"* ]]
-    done
-    [ ! -e "$XFS_FILE" ]
-    [ -z "$(nd_calls '^(apt-get|systemctl|mount)')" ]
-    NOVA_DOCKER_XFS_DATA_ROOT_SIZE=1G
-    run nd_phase stack pre-install
-    [ "$status" -eq 0 ]
-    [ "$(stat -c %s "$XFS_FILE")" = $((1024 ** 3)) ]
-}
-
 @test "XFS data root: bad paths and switches are refused before anything" {
     xfs_data_root
     NOVA_DOCKER_XFS_DATA_ROOT_DIR=var/lib/docker-xfs
@@ -287,15 +270,6 @@ subids() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"$XFS_DIR is XFS mounted without project quotas"* ]]
     [ -z "$(nd_calls '^systemctl restart docker')" ]
-}
-
-@test "XFS data root: an engine that cannot limit root disks on it: a clear error" {
-    xfs_data_root
-    touch "$ND_STATE/docker-no-quota"
-    run nd_phase stack pre-install
-    [ "$status" -ne 0 ]
-    [[ "$output" == *"The Docker engine cannot limit a container's root disk: Error response from daemon: --storage-opt is supported only for overlay over xfs with 'pquota' mount option"* ]]
-    run ! grep -q quota-probe "$ND_STATE/docker-images"
 }
 
 @test "XFS data root: an engine that ignores daemon.json: a clear error" {
