@@ -2,7 +2,8 @@
 #
 # devstack/plugin.sh
 # DevStack plugin for nova-docker: dispatches each stack.sh, unstack.sh and
-# clean.sh phase to the functions in lib/nova_docker.
+# clean.sh phase to the functions in lib/nova_docker (its header lists
+# them in this order).
 #
 # Nodes with n-cpu get Docker, LXCFS, the driver and its nova
 # configuration; nodes with g-api get Docker too (to build the image),
@@ -20,59 +21,62 @@ if is_service_enabled n-cpu g-api; then
             nova_docker_check_engine_settings
         fi
         echo_summary "Installing the Docker engine"
-        install_docker_engine
-        nova_docker_add_stack_user
-        start_docker
-        wait_for_docker
+        nova_docker_install_engine
         if is_service_enabled n-cpu; then
-            configure_nova_docker_engine
+            nova_docker_install_init
+        fi
+        nova_docker_add_stack_user
+        nova_docker_start_engine
+        nova_docker_wait_for_engine
+        if is_service_enabled n-cpu; then
+            nova_docker_configure_engine
         fi
         if is_service_enabled n-cpu && [[ "$NOVA_DOCKER_LXCFS" == "True" ]]; then
             echo_summary "Installing and starting LXCFS"
-            install_nova_docker_lxcfs
-            start_nova_docker_lxcfs
+            nova_docker_install_lxcfs
+            nova_docker_start_lxcfs
         fi
 
     elif [[ "$1" == "stack" && "$2" == "install" ]]; then
         if is_service_enabled n-cpu; then
             echo_summary "Installing nova-docker"
-            install_nova_docker
+            nova_docker_install
         fi
 
     elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         if is_service_enabled n-cpu; then
             echo_summary "Configuring nova-compute for nova-docker"
-            configure_nova_docker
+            nova_docker_configure
         fi
         if is_service_enabled g-api; then
-            configure_glance_for_docker
+            nova_docker_configure_glance
         fi
         if is_service_enabled horizon; then
-            configure_horizon_for_docker
+            nova_docker_configure_horizon
         fi
 
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         if is_service_enabled g-api; then
             echo_summary "Uploading the cirros Docker image to Glance"
-            upload_cirros_image
+            nova_docker_upload_cirros_image
             if is_service_enabled tempest; then
-                upload_cirros_alt_image
+                nova_docker_upload_cirros_alt_image
             fi
         fi
 
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
         if is_service_enabled tempest; then
             echo_summary "Configuring Tempest for nova-docker"
-            configure_tempest_for_docker
+            nova_docker_configure_tempest
         fi
     fi
 
     if [[ "$1" == "unstack" ]]; then
-        remove_nova_docker_containers
+        nova_docker_remove_containers
     fi
 
     if [[ "$1" == "clean" ]]; then
-        cleanup_nova_docker_containers
-        uninstall_nova_docker
+        nova_docker_cleanup_containers
+        nova_docker_uninstall
     fi
 fi

@@ -29,7 +29,7 @@ setup() {
 }
 
 @test "lib/nova: nova-cpu.conf is copied from nova.conf when n-cpu starts" {
-    # why configure_nova_docker writes nova.conf as well as nova-cpu.conf
+    # why nova_docker_configure writes nova.conf as well as nova-cpu.conf
     grep -q 'cp $compute_cell_conf $NOVA_CPU_CONF' "$DEVSTACK_DIR/lib/nova"
     grep -q 'local compute_cell_conf=$NOVA_CONF' "$DEVSTACK_DIR/lib/nova"
 }

@@ -86,18 +86,23 @@ start_container() {
     run ! docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE"
 }
 
-@test "unstack and clean remove only the driver's containers" {
+@test "unstack and clean remove only this host's driver's containers" {
     nd_require_cirros_rootfs
     docker import --change 'CMD ["/sbin/init"]' "$ROOTFS" "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
     only_our_containers
-    local ours other
-    ours=$(start_container --label org.openstack.nova.instance_uuid=6b2b4e4e-0000-4000-8000-000000000001)
+    local ours other another_host
+    ours=$(start_container --label org.openstack.nova.instance_uuid=6b2b4e4e-0000-4000-8000-000000000001 \
+        --label "org.openstack.nova.host=$(uname -n)")
     other=$(start_container)
+    # another nova-compute's, on the same engine
+    another_host=$(start_container --label org.openstack.nova.instance_uuid=6b2b4e4e-0000-4000-8000-000000000002 \
+        --label org.openstack.nova.host=another-compute)
 
     run nd_phase unstack
     [ "$status" -eq 0 ]
     run ! docker inspect "$ours"
     [ "$(docker inspect -f '{{.State.Running}}' "$other")" = true ]
+    [ "$(docker inspect -f '{{.State.Running}}' "$another_host")" = true ]
     docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
 
     run nd_phase clean
@@ -106,15 +111,15 @@ start_container() {
     # the image it built stays while another container uses it...
     docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null
     # ...and goes with the next clean
-    docker rm -f "$other" > /dev/null
+    docker rm -f "$other" "$another_host" > /dev/null
     run nd_phase clean
     [ "$status" -eq 0 ]
     run ! docker image inspect "$NOVA_DOCKER_CIRROS_IMAGE"
 }
 
-@test "wait_for_docker: the real engine answers" {
+@test "nova_docker_wait_for_engine: the real engine answers" {
     source "$ND_REPO/devstack/lib/nova_docker"
-    run wait_for_docker
+    run nova_docker_wait_for_engine
     [ "$status" -eq 0 ]
 }
 

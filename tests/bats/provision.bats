@@ -99,6 +99,7 @@ require_root() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"would: install docker.io"* ]]
     [[ "$output" == *"would: enable and start the docker service"* ]]
+    [[ "$output" == *"would: install catatonit"* ]]
     [[ "$output" == *"would: install lxcfs"* ]]
     [[ "$output" == *"would: install $DROPIN (lxcfs --enable-cfs --enable-loadavg)"* ]]
     [[ "$output" == *"would: enable and start lxcfs"* ]]
@@ -119,6 +120,7 @@ require_root() {
     [ "$status" -eq 0 ]
     nd_calls '^apt-get install -y docker.io$' | grep -q .
     nd_calls '^systemctl enable --now docker$' | grep -q .
+    nd_calls '^apt-get install -y catatonit$' | grep -q .
     nd_calls '^apt-get install -y lxcfs$' | grep -q .
     grep -qxF 'ExecStart=' "$DROPIN"
     grep -qxF 'ExecStart=/usr/bin/lxcfs --enable-cfs --enable-loadavg /var/lib/lxcfs' "$DROPIN"
@@ -169,6 +171,7 @@ require_root() {
     run "$PROVISION" --distro fedora "${ARGS[@]}"
     [ "$status" -eq 0 ]
     nd_calls '^dnf install -y moby-engine$' | grep -q .
+    nd_calls '^dnf install -y catatonit$' | grep -q .
     nd_calls '^dnf install -y lxcfs$' | grep -q .
     [ -z "$(nd_calls '^apt-get')" ]
     nd_calls '^systemctl restart openstack-nova-compute$' | grep -q .
@@ -238,6 +241,8 @@ require_root() {
         --userns-remap off
     [ "$status" -eq 0 ]
     [[ "$output" != *restart* && "$output" != *docker.io* && "$output" != *container_formats* ]]
+    # the driver needs catatonit whoever installs the engine
+    [[ "$output" == *"would: install catatonit"* ]]
 }
 
 @test "Glance: absent config is skipped, default list and docker kept as they are" {
