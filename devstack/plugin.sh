@@ -23,7 +23,7 @@ if is_service_enabled n-cpu g-api; then
         echo_summary "Installing the Docker engine"
         nova_docker_install_engine
         if is_service_enabled n-cpu; then
-            nova_docker_install_init
+            nova_docker_install_sandbox
         fi
         nova_docker_add_stack_user
         nova_docker_start_engine

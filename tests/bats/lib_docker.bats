@@ -48,12 +48,12 @@ check_install_distro() {
     nd_front_distro "$1"
     nd_docker_install distro "$2" "$1" n/a
     nd_calls "^$3 .*install .*$4$" | grep -q .
-    nd_docker_install_init
+    nd_docker_install_sandbox
     nd_calls "^$3 .*install .*catatonit$" | grep -q .
     # a second time, nothing more
     : > "$ND_CALLS"
     nd_docker_install distro "$2" "$1" n/a
-    nd_docker_install_init
+    nd_docker_install_sandbox
     [ -z "$(nd_calls "^$3 ")" ]
 }
 
@@ -68,7 +68,7 @@ check_install_present() {
     run nd_docker_install distro deb Ubuntu noble
     [ "$status" -eq 0 ]
     [[ "$output" == *"ok: the Docker engine is installed ($ND_BIN/dockerd)"* ]]
-    nd_docker_install_init
+    nd_docker_install_sandbox
     [ -z "$(nd_calls '^(apt-get|dnf) ')" ]
     if [[ $ND_FRONT == plugin ]]; then
         [ ! -e "$NOVA_DOCKER_STATE_DIR/installed" ]
@@ -143,10 +143,10 @@ check_wait() {
 
 check_instances() {
     printf 'c1\n' > "$ND_STATE/docker-ps"
-    [ "$(nd_docker_instances compute-1 -a)" = c1 ]
-    nd_calls '^docker .*ps -q -a --filter label=org.openstack.nova.instance_uuid --filter label=org.openstack.nova.host=compute-1$' | grep -q .
+    [ "$(nd_docker_containers compute-1 -a)" = c1 ]
+    nd_calls '^docker .*ps -q -a --filter label=org.openstack.nova.host=compute-1$' | grep -q .
 }
 
-@test "instances: found by the driver's labels, this host's only" {
+@test "containers: the driver's for this host only (instances, sandboxes)" {
     nd_each_front check_instances
 }
