@@ -48,11 +48,9 @@ IMAGE_REPOSITORY = 'nova-docker-sandbox'
 CATATONIT_PATHS = ('/usr/bin/catatonit', '/usr/libexec/catatonit/catatonit',
                    '/usr/libexec/podman/catatonit')
 PAUSE = '/catatonit'
-# catatonit -P holds under 1 MiB; the limits keep a sandbox small, with
-# room for the runtime's setup process in its cgroup (runc init, a Go
-# program whose threads count as pids) on a loaded host.
-MEMORY_LIMIT = '32m'
-PIDS_LIMIT = 16
+# catatonit -P holds under 1 MiB; the limits only keep a sandbox small.
+MEMORY_LIMIT = '16m'
+PIDS_LIMIT = 4
 NOBODY = '65534:65534'
 
 PT_INTERP = 3
