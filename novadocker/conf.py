@@ -188,17 +188,6 @@ docker_opts = [
                      'with the checksum the veth left to "hardware" so that '
                      'TCP between containers fails; set this to False where '
                      'another datapath has the same problem.'),
-    cfg.StrOpt('catatonit_path',
-               help='Path of a statically linked catatonit, the pause '
-                    'program of each instance\'s network sandbox: a '
-                    'container that holds the instance\'s network '
-                    'namespace, so that its ports are plugged and wired '
-                    'before the guest\'s init runs, as a VM\'s NICs are '
-                    '(its DHCP client gets its lease). The driver makes the '
-                    'sandbox image from it. Unset: /usr/bin/catatonit, '
-                    '/usr/libexec/catatonit/catatonit or '
-                    '/usr/libexec/podman/catatonit, the first that exists. '
-                    'nova-compute does not start without one.'),
     cfg.StrOpt('lxcfs_path',
                default='/var/lib/lxcfs',
                help='Where LXCFS is mounted. When a fuse.lxcfs file system '
