@@ -41,9 +41,9 @@ docker_opts = [
                       'counted from the start of its process. If the '
                       'process exits within that time the boot fails and '
                       'the fault shows the end of its log. The watch reads '
-                      'the engine\'s events; a boot waits for it in full '
-                      'once the guest has started (after Neutron has wired '
-                      'its ports), so it adds to boot latency; 0 only '
+                      'the engine\'s events and runs while Neutron reports '
+                      'the ports plugged, but a boot without ports waits '
+                      'for it in full, so it adds to boot latency; 0 only '
                       'checks that the process is still there right after '
                       'the start.'),
     cfg.FloatOpt('stop_event_delay',
