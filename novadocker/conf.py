@@ -41,9 +41,9 @@ docker_opts = [
                       'counted from the start of its process. If the '
                       'process exits within that time the boot fails and '
                       'the fault shows the end of its log. The watch reads '
-                      'the engine\'s events and runs while Neutron reports '
-                      'the ports plugged, but a boot without ports waits '
-                      'for it in full, so it adds to boot latency; 0 only '
+                      'the engine\'s events; a boot waits for it in full '
+                      'once the guest has started (after Neutron has wired '
+                      'its ports), so it adds to boot latency; 0 only '
                       'checks that the process is still there right after '
                       'the start.'),
     cfg.FloatOpt('stop_event_delay',
@@ -188,6 +188,17 @@ docker_opts = [
                      'with the checksum the veth left to "hardware" so that '
                      'TCP between containers fails; set this to False where '
                      'another datapath has the same problem.'),
+    cfg.StrOpt('catatonit_path',
+               help='Path of a statically linked catatonit, the pause '
+                    'program of each instance\'s network sandbox: a '
+                    'container that holds the instance\'s network '
+                    'namespace, so that its ports are plugged and wired '
+                    'before the guest\'s init runs, as a VM\'s NICs are '
+                    '(its DHCP client gets its lease). The driver makes the '
+                    'sandbox image from it. Unset: /usr/bin/catatonit, '
+                    '/usr/libexec/catatonit/catatonit or '
+                    '/usr/libexec/podman/catatonit, the first that exists. '
+                    'nova-compute does not start without one.'),
     cfg.StrOpt('lxcfs_path',
                default='/var/lib/lxcfs',
                help='Where LXCFS is mounted. When a fuse.lxcfs file system '

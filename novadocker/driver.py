@@ -38,6 +38,7 @@ from novadocker import lifecycle
 from novadocker import lxcfs
 from novadocker import network
 from novadocker import privsep
+from novadocker import sandbox
 from novadocker import serial_console
 from novadocker import userns
 from novadocker import volumes
@@ -76,27 +77,6 @@ def _power_state(container, instance):
         # on a STOPPED lifecycle event only if the state reads SHUTDOWN.
         return power_state.SHUTDOWN
     return power_state.NOSTATE
-
-
-# The kernel holds a host name and a domain name of at most 64 bytes each.
-HOST_NAME_MAX = 64
-
-
-def hostname_settings(hostname, domainname=True):
-    """The container's host and domain names for Nova's hostname.
-
-    Since API 2.94 a hostname may be an FQDN of up to 255 characters: its
-    first label becomes the host name and the rest the domain name, as
-    `hostname` and `domainname` show them in a guest; without
-    ``domainname`` (userns.sets_domainname) the first label only.
-    """
-    if not hostname:
-        return {}
-    host, _, domain = hostname.partition('.')
-    settings = {'hostname': host[:HOST_NAME_MAX - 1]}
-    if domain and domainname:
-        settings['domainname'] = domain[:HOST_NAME_MAX - 1]
-    return settings
 
 
 def _add_settings(host_config, settings):
@@ -156,13 +136,14 @@ class DockerDriver(driver.ComputeDriver):
         self._guest_caps = userns.guest_capabilities(
             remap, CONF.docker.guest_net_admin)
         self._sets_domainname = userns.sets_domainname(remap)
+        self.network.init_host(self._sets_domainname)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
         # What the engine does to the containers, whoever asked: ports to
-        # plug again after a start and to silence while frozen, power
-        # states for Nova, and the guests' own reboots, which start their
-        # containers again.
+        # bring up after a start and to silence while frozen or stopped,
+        # power states for Nova, and the guests' own reboots, which start
+        # their containers again.
         self._lifecycle = lifecycle.LifecycleEmitter(
             self._power_state_now, self.emit_event,
             CONF.docker.stop_event_delay)
@@ -177,23 +158,27 @@ class DockerDriver(driver.ComputeDriver):
 
     # -- every start ----------------------------------------------------------
 
-    def _start_with_network(self, instance, container, network_info):
-        """Start the guest's container unless it runs, then give it what a
-        start takes: every start goes through here (boot, Nova's reboots
-        and power on, the guest's own reboot), as libvirt's
-        _create_guest_with_network for a domain.
+    def _start_with_network(self, instance, container, network_info,
+                            wait_for_neutron=False):
+        """Every start goes through here (boot, Nova's reboots and power
+        on, the guest's own reboot), as libvirt's
+        _create_guest_with_network for a domain: the ports in the
+        instance's sandbox first (at boot, wired by Neutron), then the
+        guest's container unless it runs, then its domain name.
         """
-        container.reload()
-        if not container.attrs['State'].get('Running'):
-            container.start()
-        self._after_start(instance, container, network_info)
+        self.network.start(instance, network_info, container,
+                           container.start, wait_for_neutron)
+        self._name_domain_after_start(instance, container)
 
     def _after_start(self, instance, container, network_info):
-        """A start gives the container a new process, and with it new
-        namespaces: its ports (plugged again, or left silent while it is
-        frozen) and its domain name. Also after a nova-compute restart,
-        and for starts the engine made on its own."""
+        """What a running guest needs after a start the engine made on its
+        own, a pause or unpause, or a nova-compute restart: its ports
+        (plugged if missing, silent while it is frozen) and its domain
+        name (a start gives it a new UTS namespace)."""
         self.network.plug(instance, network_info, container)
+        self._name_domain_after_start(instance, container)
+
+    def _name_domain_after_start(self, instance, container):
         if not self._sets_domainname:
             # The engine could not: the driver names the guest's domain.
             self._name_domain(instance, container)
@@ -201,7 +186,8 @@ class DockerDriver(driver.ComputeDriver):
     def _name_domain(self, instance, container):
         """The domain name of an FQDN hostname (API 2.94), where the engine
         cannot set it (userns.sets_domainname)."""
-        domain = hostname_settings(instance.hostname).get('domainname')
+        domain = sandbox.hostname_settings(
+            instance.hostname).get('domainname')
         if not domain:
             return
         container.reload()
@@ -216,30 +202,42 @@ class DockerDriver(driver.ComputeDriver):
                         domain, e, instance=instance)
 
     def _started_by_engine(self, instance_uuid):
-        # A new process behind the console; new namespaces.
+        # A new process behind the console, in a new UTS namespace.
         self.serial_consoles.reattach(instance_uuid)
         self._follow_engine(instance_uuid)
 
     def _changed_by_engine(self, instance_uuid, action):
         self._lifecycle.changed(instance_uuid, action)
+        if action == 'die':
+            # However the guest stopped, its ports go silent.
+            self._follow_engine(instance_uuid, stopped=True)
         if action in ('pause', 'unpause'):
             # A docker pause silences the ports as Nova's pause does.
             self._follow_engine(instance_uuid)
 
-    def _follow_engine(self, instance_uuid):
-        """After a start, pause or unpause the engine made on its own."""
+    def _follow_engine(self, instance_uuid, stopped=False):
+        """After a start, pause or unpause the engine made on its own, or
+        any stop."""
         try:
             instance = objects.Instance.get_by_uuid(
                 nova_context.get_admin_context(), instance_uuid,
                 expected_attrs=['info_cache'])
         except exception.InstanceNotFound:
             return
-        if instance.host != CONF.host or instance.task_state is not None:
-            # An operation under way (a boot, a reboot, a power on, a
-            # pause, a delete) does it for itself or needs none of it.
+        if instance.host != CONF.host:
             return
         container = self.engine.find(instance_uuid)
-        if container is not None:
+        if container is None:
+            return
+        if stopped:
+            # Whoever stopped it, and whatever Nova does meanwhile: a start
+            # brings the ports up again.
+            self.network.silence_stopped(instance,
+                                         instance.get_network_info(),
+                                         container)
+        elif instance.task_state is None:
+            # An operation under way (a boot, a reboot, a power on, a
+            # pause, a delete) does it for itself or needs none of it.
             self._after_start(instance, container,
                               instance.get_network_info())
 
@@ -442,6 +440,8 @@ class DockerDriver(driver.ComputeDriver):
                                          network_info, drive)
         except Exception as e:
             configdrive.remove(instance)
+            if not isinstance(e, engine.UNREACHABLE):
+                self.network.remove(instance.uuid)
             if isinstance(e, engine.UNREACHABLE):
                 self._abort(instance,
                             engine.unavailable(e).format_message())
@@ -451,13 +451,12 @@ class DockerDriver(driver.ComputeDriver):
             inject.put_files(self.engine.client.api, container.id,
                              instance.key_data, files)
             if power_on:
-                with self.network.neutron_events(instance, network_info):
-                    self._start_with_network(instance, container,
-                                             network_info)
-                    # While Neutron reports the ports plugged.
-                    self._check_started(instance, container)
+                self._start_with_network(instance, container, network_info,
+                                         wait_for_neutron=True)
+                self._check_started(instance, container)
         except Exception as e:
             self._remove(container)
+            self.network.remove(instance.uuid)
             configdrive.remove(instance)
             self.network.unplug(instance, network_info)
             if isinstance(e, (exception.BuildAbortException,
@@ -482,7 +481,7 @@ class DockerDriver(driver.ComputeDriver):
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot, self.disk_quota.enforced,
             self._no_new_privileges, self._guest_caps)
-        for settings in (network.create_settings(network_info),
+        for settings in (self.network.create(instance, network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
                          console.container_settings(
@@ -496,8 +495,6 @@ class DockerDriver(driver.ComputeDriver):
                 engine_image,
                 command=shlex.split(command) if command else None,
                 name=engine.container_name(instance),
-                **hostname_settings(instance.hostname,
-                                    self._sets_domainname),
                 labels=engine.labels(instance),
                 detach=True,
                 stdin_open=True,
@@ -552,6 +549,8 @@ class DockerDriver(driver.ComputeDriver):
             LOG.warning('Removing stale container %s before spawn',
                         stale.short_id, instance=instance)
             self._remove(stale)
+        # Its sandbox too, whose names and name servers may be stale.
+        self.network.remove(instance.uuid)
 
     @staticmethod
     def _remove(container):
@@ -579,6 +578,7 @@ class DockerDriver(driver.ComputeDriver):
             self._remove(container)
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
+        self.network.remove(instance.uuid)
         self.volumes.cleanup(instance, block_device_info)
         if destroy_disks:
             # The container's own files went with it; the config drive is
@@ -618,6 +618,8 @@ class DockerDriver(driver.ComputeDriver):
         container = self.engine.get(instance)
         if self._running(container):
             container.stop(timeout=timeout)
+        self.network.silence_stopped(instance, instance.get_network_info(),
+                                     container)
         # Its port is free for others while it is off.
         self.serial_consoles.close(instance.uuid)
 

@@ -75,9 +75,10 @@ class Engine:
 
     def find(self, instance_uuid):
         """The container of an instance, or None."""
+        # One removed between the engine's list and its inspect is gone.
         found = self.client.containers.list(
-            all=True, filters={'label': '%s=%s' % (UUID_LABEL,
-                                                   instance_uuid)})
+            all=True, ignore_removed=True,
+            filters={'label': '%s=%s' % (UUID_LABEL, instance_uuid)})
         if len(found) > 1:
             LOG.warning('%d containers carry the label of instance %s; '
                         'using the newest', len(found), instance_uuid)

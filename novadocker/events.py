@@ -8,12 +8,13 @@ process that exits or that the kernel kills for lack of memory.
 one subscription filtered by the host label, and hands the instance uuid of
 each change to two callbacks:
 
-- ``on_start(uuid)``, for starts: a start gives the container a new, empty
-  network namespace (its ports lived in the one that died with its
-  process), where the driver plugs what it lacks;
+- ``on_start(uuid)``, for starts: the driver brings the ports up again and
+  plugs what the namespace lacks (a sandbox the engine started again has a
+  new, empty one), and gives the guest its domain name;
 - ``on_change(uuid, action)``, for every change, from which the driver tells
   Nova the instance's power state (``novadocker.lifecycle``) and, after a
-  pause or unpause, takes the ports down or up (``novadocker.network``);
+  pause, unpause or stop, takes the ports down or up
+  (``novadocker.network``);
 - ``on_guest_reboot(uuid)``, when the guest rebooted itself (its container
   ended by reboot(2), with no signal from the engine since its start:
   ``novadocker.guest_power``); when that brings the container back (True),
@@ -129,6 +130,9 @@ class ContainerWatcher:
         action = event.get('Action') or event.get('status')
         attributes = event.get('Actor', {}).get('Attributes', {})
         instance_uuid = attributes.get(engine.UUID_LABEL)
+        if not instance_uuid:
+            # A sandbox (novadocker.sandbox): the guest's events tell.
+            return
         if action == 'oom':
             LOG.warning('The kernel killed a process of the container for '
                         'lack of memory (the flavor\'s RAM)',

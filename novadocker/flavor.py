@@ -78,11 +78,12 @@ def isolation(no_new_privileges=True):
     """What every container gets: no privileges and no host namespaces.
 
     Docker's default seccomp profile and AppArmor profile stay on because
-    nothing here turns them off. Networking is plugged by Nova, not Docker.
+    nothing here turns them off. Networking is the instance's sandbox's
+    (network.py), not Docker's.
     ``no_new_privileges``: setuid programs and file capabilities gain a
     process nothing (see userns.no_new_privileges for when it is off).
     """
-    settings = {'privileged': False, 'network_mode': 'none'}
+    settings = {'privileged': False}
     if no_new_privileges:
         settings['security_opt'] = ['no-new-privileges']
     return settings

@@ -136,8 +136,8 @@ def restart(engine_, start, budget, instance_uuid):
     LOG.info('The guest rebooted itself; starting its container again',
              instance=instance)
     try:
-        # The driver's one start path: new namespaces, as after Nova's
-        # reboot, get the ports and the domain name again.
+        # The driver's one start path, as for Nova's reboot: the ports up
+        # again, and the domain name in the new UTS namespace.
         start(instance, container, instance.get_network_info())
     except Exception as e:
         LOG.error('Starting the container of a guest that rebooted itself '

@@ -1,22 +1,24 @@
-"""An instance's networking: its ports in the container, its name servers.
+"""An instance's networking: its sandbox, its ports, its name servers.
 
-Everything the driver does with Nova's ``network_info`` happens here:
-engine settings at create, waiting for Neutron while the container starts,
-plugging each port into the container's network namespace (again after
-every start, since the namespace dies with the process), silencing the
-ports of a frozen (paused, suspended) container, the container's
-``resolv.conf``, attach and detach, and the cleanup at delete. The port
-level work (veths, os-vif, addresses) is :mod:`novadocker.vif`'s.
+Everything the driver does with Nova's ``network_info`` happens here: the
+instance's sandbox, which holds its network namespace (novadocker.sandbox),
+plugging each port into that namespace before the guest starts, waiting
+for Neutron in between, silencing the ports of a frozen (paused, suspended)
+container, the guest's ``resolv.conf``, attach and detach, and the cleanup
+at delete. The port level work (veths, os-vif, addresses) is
+:mod:`novadocker.vif`'s.
 
 A frozen container's kernel still answers on its ports (pings, TCP resets)
 where a paused VM answers nothing: the host ends of a frozen container's
-ports are down, whoever froze it, and every plug leaves them so.
+ports are down, whoever froze it, and every plug leaves them so; so are
+those of a stopped guest, until it starts.
 """
 
 import contextlib
 import io
 import tarfile
 
+import docker.errors
 from nova import exception
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -25,15 +27,11 @@ from oslo_utils import excutils
 from novadocker import conf
 from novadocker import engine
 from novadocker import privsep
+from novadocker import sandbox as sandboxes
 from novadocker import vif as vifs
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
-
-
-def create_settings(network_info):
-    """Engine settings for a container with these ports."""
-    return vifs.container_settings(network_info)
 
 
 def _read_file(container, path):
@@ -55,6 +53,57 @@ class InstanceNetwork:
         self.virtapi = virtapi
         self.engine = engine_
         self.vif_driver = vifs.VIFDriver()
+        self.sandboxes = sandboxes.Sandboxes(engine_)
+        self._sets_domainname = False
+
+    def init_host(self, sets_domainname):
+        """``sets_domainname``: may the engine set a guest's domain name
+        (userns.sets_domainname)?"""
+        self.sandboxes.init_host()
+        self._sets_domainname = sets_domainname
+
+    # -- the sandbox ----------------------------------------------------
+
+    def _sandbox_settings(self, instance, network_info):
+        # The engine takes the guest's names and name servers from the
+        # sandbox, and its sysctls for the network namespace.
+        return dict(sandboxes.hostname_settings(instance.hostname,
+                                                self._sets_domainname),
+                    **vifs.container_settings(network_info))
+
+    def create(self, instance, network_info):
+        """Make the instance's sandbox; the guest's engine settings."""
+        self.sandboxes.create(instance,
+                              self._sandbox_settings(instance, network_info))
+        return {'network_mode': sandboxes.network_mode(instance.uuid)}
+
+    def start(self, instance, network_info, container, start_guest,
+              wait_for_neutron=False):
+        """Ports first, then the guest: the sandbox runs, its ports are
+        plugged (with ``wait_for_neutron``, until Neutron has wired them),
+        then ``start_guest()`` starts the guest unless it runs."""
+        with _lock(instance.uuid):
+            container.reload()
+            sandbox = self.sandboxes.running(instance.uuid, container)
+            waiting = (self.neutron_events(instance, network_info)
+                       if wait_for_neutron else contextlib.nullcontext())
+            with waiting:
+                self._plug(instance, network_info, container, sandbox)
+            if not container.attrs['State'].get('Running'):
+                start_guest()
+
+    def silence_stopped(self, instance, network_info, container):
+        """After the guest stopped, however: its ports pass nothing until
+        it starts again (the sandbox keeps them), as a VM's taps go with
+        its domain."""
+        with _lock(instance.uuid):
+            try:
+                container.reload()
+            except docker.errors.NotFound:
+                # Removed (a delete): its ports went with it.
+                return
+            if not container.attrs['State'].get('Running'):
+                self._set_up(network_info, False)
 
     # -- boot -----------------------------------------------------------
 
@@ -88,27 +137,36 @@ class InstanceNetwork:
     # -- plugging -------------------------------------------------------
 
     def plug(self, instance, network_info, container, only=None):
-        """Plug each port the running container does not have yet.
+        """Plug each port the running guest does not have yet.
 
         A port counts as plugged when a device with its MAC is in the
-        container's namespace: nova-compute restarts leave those alone.
-        Then every port passes traffic, or, while the container is frozen,
-        none does.
+        namespace: nova-compute restarts leave those alone. Then every port
+        passes traffic, or, while the guest is frozen, none does.
         """
-        if not network_info and not container.attrs['HostConfig'].get('Dns'):
-            # No ports, and no name servers of ports it once had.
-            return
         with _lock(instance.uuid):
             container.reload()
-            pid = container.attrs['State'].get('Pid')
-            if not container.attrs['State'].get('Running') or not pid:
+            if not container.attrs['State'].get('Running'):
                 LOG.debug('Container not running: its ports are plugged '
                           'when it starts', instance=instance)
                 return
+            self._plug(instance, network_info, container,
+                       self.sandboxes.find(instance.uuid), only)
+
+    def _plug(self, instance, network_info, container, sandbox, only=None):
+        """Plug into the namespace of the running guest, or before it runs,
+        of its sandbox."""
+        if container.attrs['State'].get('Running'):
+            pid = container.attrs['State'].get('Pid')
+        else:
+            pid = sandbox.attrs['State'].get('Pid')
+        if network_info:
             self._plug_ports(instance, network_info, pid, only)
             self._set_up(network_info,
                          not container.attrs['State'].get('Paused'))
-            self._sync_dns(instance, container, network_info)
+        if sandbox is not None and (
+                network_info or sandbox.attrs['HostConfig'].get('Dns')):
+            # Name servers of ports it has, or of ports it once had.
+            self._sync_dns(instance, sandbox, network_info)
 
     def _plug_ports(self, instance, network_info, pid, only):
         present = self.vif_driver.container_links(pid)
@@ -158,6 +216,11 @@ class InstanceNetwork:
         for vif in network_info or []:
             self.vif_driver.unplug(instance, vif)
 
+    def remove(self, instance_uuid):
+        """The sandbox of a deleted guest (its ports went with it)."""
+        with _lock(instance_uuid):
+            self.sandboxes.remove(instance_uuid)
+
     def cleanup(self, instance, network_info):
         """The ports of a deleted container, and any OVS port left."""
         with _lock(instance.uuid):
@@ -173,7 +236,8 @@ class InstanceNetwork:
     # -- name servers ---------------------------------------------------
 
     def _sync_dns(self, instance, container, network_info, gone=()):
-        """Make the container's name servers those of its ports.
+        """Make the name servers of the sandbox (``container``), which the
+        guest shares, those of its ports.
 
         The engine writes resolv.conf from the list given at create time,
         again at every start, and knows nothing of the ports attached or
@@ -239,4 +303,6 @@ class InstanceNetwork:
             return
         if container is not None and container.attrs['State'].get('Running'):
             with _lock(instance.uuid):
-                self._sync_dns(instance, container, remaining, gone=[vif])
+                sandbox = self.sandboxes.find(instance.uuid)
+                if sandbox is not None:
+                    self._sync_dns(instance, sandbox, remaining, gone=[vif])

@@ -4,13 +4,14 @@ Per port a veth pair. The host end (Nova's ``tap<port>`` name) is plugged
 the way the os-vif object of the port says: an Open vSwitch port on the
 integration bridge (ML2/OVS, OVN) or, with hybrid plug, a port of the
 per-port Linux bridge that os-vif creates. The other end goes into the
-container's network namespace as ``ethN`` with the port's MAC address, MTU,
-fixed IPs and routes. Docker's own networking stays off (network_mode none).
+instance's network namespace (its sandbox's, novadocker.sandbox) as
+``ethN`` with the port's MAC address, MTU, fixed IPs and routes. Docker's
+own networking stays off.
 
-A container's network namespace dies with its process, and its veth ends
-with it, so every start of the container needs a new plug. The host end
+A network namespace dies with the sandbox's process, and its veth ends
+with it: a sandbox the engine started again needs a new plug. The host end
 comes up once the port is wired (``VIFDriver.set_up``), and goes down while
-the container is frozen.
+the guest is frozen or stopped.
 """
 
 import ipaddress

@@ -36,7 +36,7 @@ source "$REPO_DIR/tools/lib/host"
 SYSTEM_PACKAGES=(
     bats shellcheck busybox-static git python3-venv python3-pip xz-utils
     iproute2 openvswitch-switch iptables lxcfs gcc libc6-dev
-    util-linux e2fsprogs xfsprogs btrfs-progs zstd
+    util-linux e2fsprogs xfsprogs btrfs-progs zstd catatonit
 )
 
 # tox in a venv of its own: a distribution's python3 is externally managed.

@@ -143,10 +143,10 @@ check_wait() {
 
 check_instances() {
     printf 'c1\n' > "$ND_STATE/docker-ps"
-    [ "$(nd_docker_instances compute-1 -a)" = c1 ]
-    nd_calls '^docker .*ps -q -a --filter label=org.openstack.nova.instance_uuid --filter label=org.openstack.nova.host=compute-1$' | grep -q .
+    [ "$(nd_docker_containers compute-1 -a)" = c1 ]
+    nd_calls '^docker .*ps -q -a --filter label=org.openstack.nova.host=compute-1$' | grep -q .
 }
 
-@test "instances: found by the driver's labels, this host's only" {
+@test "containers: the driver's for this host only (instances, sandboxes)" {
     nd_each_front check_instances
 }

@@ -274,6 +274,28 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             'label': 'org.openstack.nova.instance_uuid=%s' % server['id']})
         return found[0] if len(found) == 1 else found or None
 
+    def sandbox(self, server):
+        """The container that holds a server's network namespace."""
+        found = self.docker.containers.list(all=True, filters={
+            'label': 'org.openstack.nova.sandbox_of=%s' % server['id']})
+        return found[0] if len(found) == 1 else found or None
+
+    def assert_network_of_its_sandbox(self, server):
+        """The server's container has the network of its sandbox, which
+        has no other (Docker's own networking stays off), runs as nobody
+        without capabilities, and is no instance of Nova's."""
+        sandbox = self.sandbox(server)
+        self.assertEqual('container:%s' % sandbox.id, self.container(
+            server).attrs['HostConfig']['NetworkMode'])
+        host = sandbox.attrs['HostConfig']
+        self.assertEqual('none', host['NetworkMode'])
+        self.assertFalse(host['Privileged'])
+        self.assertEqual(['ALL'], host['CapDrop'])
+        self.assertTrue(host['ReadonlyRootfs'])
+        self.assertEqual('65534:65534', sandbox.attrs['Config']['User'])
+        self.assertNotIn('org.openstack.nova.instance_uuid', sandbox.labels)
+        return sandbox
+
     def put_program(self, server, name, mode=0o755):
         """tests/<name>.c, built statically, into the guest as /bin/<name>,
         root's with ``mode``; the test skips without a compiler."""
@@ -325,15 +347,17 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         # Sparse: the listing of the engine, without an inspect of each
         # container, which other runs on the engine may remove meanwhile.
         ours = self._servers()
-        for container in self.docker.containers.list(
-                all=True, sparse=True,
-                filters={'label': 'org.openstack.nova.instance_uuid'}):
-            labels = container.attrs.get('Labels') or {}
-            if labels.get('org.openstack.nova.instance_uuid') in ours:
-                try:
-                    container.remove(force=True)
-                except docker.errors.NotFound:
-                    pass
+        # Guests, then their sandboxes.
+        for label in ('org.openstack.nova.instance_uuid',
+                      'org.openstack.nova.sandbox_of'):
+            for container in self.docker.containers.list(
+                    all=True, sparse=True, filters={'label': label}):
+                labels = container.attrs.get('Labels') or {}
+                if labels.get(label) in ours:
+                    try:
+                        container.remove(force=True)
+                    except docker.errors.NotFound:
+                        pass
         for image_id in list(self.images.paths):
             try:
                 self.docker.images.remove('glance/%s' % image_id, force=True)

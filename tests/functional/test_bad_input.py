@@ -1,8 +1,11 @@
 """Bad input ends in ERROR with a fault naming the cause, leaving nothing."""
 
+import os
+
 import fixtures
 
 from novadocker import engine
+from novadocker import sandbox
 from tests.functional import base
 from tests import engine_proxy
 
@@ -101,3 +104,20 @@ class TestEngineGone(base.DockerDriverTestCase):
         self.assertIn('nova-compute cannot start: The Docker engine at '
                       'unix:///nonexistent/docker.sock cannot be reached',
                       self.stdlog.logger.output)
+
+    def test_compute_does_not_start_without_catatonit(self):
+        # No guest could get its network: refused at start, not at a boot.
+        missing = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                               'catatonit')
+        self.flags(catatonit_path=missing, group='docker')
+        error = self.assertRaises(sandbox.SandboxUnavailable,
+                                  self._start_compute, 'compute2')
+        self.assertIn('no catatonit at %s' % missing,
+                      error.format_message())
+
+    def test_compute_does_not_start_with_a_dynamic_catatonit(self):
+        self.flags(catatonit_path='/bin/sh', group='docker')
+        error = self.assertRaises(sandbox.SandboxUnavailable,
+                                  self._start_compute, 'compute2')
+        self.assertIn('/bin/sh is linked dynamically',
+                      error.format_message())

@@ -28,7 +28,7 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertEqual(2048, host['CpuShares'])
         self.assertEqual(1024, host['PidsLimit'])
         self.assertFalse(host['Privileged'])
-        self.assertEqual('none', host['NetworkMode'])
+        self.assert_network_of_its_sandbox(server)
         # Limits as the guest sees them: its cgroup (v2, else v1).
         for path in ('/sys/fs/cgroup/memory.max',
                      '/sys/fs/cgroup/memory/memory.limit_in_bytes'):
@@ -92,7 +92,7 @@ class TestBoot(base.DockerDriverTestCase):
             self.assertEqual(os.path.join(CONF.docker.lxcfs_path,
                                           mount['Target'].lstrip('/')),
                              mount['Source'])
-        self.assertEqual('none', host['NetworkMode'])
+        self.assert_network_of_its_sandbox(server)
 
     def test_flavor_extra_specs_add_capabilities(self):
         flavor = self._create_flavor(

@@ -27,6 +27,7 @@ import nova.tests.functional  # noqa: F401
 from nova import context as nova_context
 from nova.network import model as network_model
 from nova import objects
+from nova.tests.functional.api import client as api_client
 import os_vif
 from oslo_utils import uuidutils
 
@@ -394,6 +395,10 @@ class NetworkTestCase(base.DockerDriverTestCase):
             result[name] = (mac, mtu, sorted(found.get(name, [])))
         return result
 
+    def pings(self, client, address):
+        code, _ = self.run_in(client, 'ping', '-c', '2', '-W', '2', address)
+        return code == 0
+
     def ping_as_user(self, server, address):
         """One ping as the guest's user 1000 through a setuid busybox
         (SETUID_BUSYBOX), as CirrOS's."""
@@ -510,8 +515,7 @@ class TestAddressing(NetworkTestCase):
         code, resolv = self.run_in(server, 'cat', '/etc/resolv.conf')
         self.assertEqual(['nameserver 10.10.0.53'], [
             line for line in resolv.splitlines() if line.startswith('name')])
-        host = self.container(server).attrs['HostConfig']
-        self.assertEqual('none', host['NetworkMode'])
+        self.assert_network_of_its_sandbox(server)
         # The host ends: one OVS port per Neutron port, on the bridge
         # Neutron named, carrying the port id and the instance.
         ifaces = {i['external_ids'].get('iface-id'): i for i in ovs_table(
@@ -632,17 +636,30 @@ class TestConnectivity(NetworkTestCase):
         # saw in an earlier poll then stays unwired (the gate's hard reboot
         # and stop, 2026-12-02).
         server, peer, a1 = self.pair()
+        tap = 'tap' + a1[:11]
         inserts = InterfaceInserts()
         try:
+            # The sandbox keeps the ports through these.
             for action, state in (({'reboot': {'type': 'HARD'}}, 'ACTIVE'),
                                   ({'os-stop': None}, 'SHUTOFF'),
                                   ({'os-start': None}, 'ACTIVE')):
                 self.api.post_server_action(server['id'], action)
                 server = self._wait_for_state_change(server, state)
         finally:
+            kept = inserts.stop()
+        self.assertEqual([], [name for name, _ids in kept if name == tap])
+        inserts = InterfaceInserts()
+        try:
+            # A sandbox the engine started again has a new namespace: the
+            # next start plugs the port there.
+            self.api.post_server_action(server['id'], {'os-stop': None})
+            server = self._wait_for_state_change(server, 'SHUTOFF')
+            self.sandbox(server).restart(timeout=0)
+            self.api.post_server_action(server['id'], {'os-start': None})
+            server = self._wait_for_state_change(server, 'ACTIVE')
+        finally:
             added = inserts.stop()
-        tap = 'tap' + a1[:11]
-        self.assertEqual(2, len([name for name, _ids in added
+        self.assertEqual(1, len([name for name, _ids in added
                                  if name == tap]), added)
         for name, ids in added:
             if name == tap:
@@ -702,10 +719,6 @@ class TestPauseSilences(NetworkTestCase):
                 ['cat', '/sys/class/net/%s/statistics/rx_packets' % tap],
                 check=True, capture_output=True, text=True).stdout)
         return counts
-
-    def pings(self, client, address):
-        code, _ = self.run_in(client, 'ping', '-c', '2', '-W', '2', address)
-        return code == 0
 
     def assert_silent(self, server, peer, addresses=ADDRESSES):
         """No ping, no TCP: nothing reaches the guest, it sends nothing."""
@@ -881,10 +894,89 @@ class TestLeaks(NetworkTestCase):
             # kernel reuses the number of a freed one.
             self.assertNamespaceGone(netns, deleted)
         self.assertEqual(set(), self.ours_on_host([a1, a2]))
-        self.assertEqual([], [c for c in self.docker.containers.list(
-            all=True, filters={'label': 'org.openstack.nova.instance_uuid'})
-            if c.labels['org.openstack.nova.instance_uuid']
-            in self._servers()])
+        for label in ('org.openstack.nova.instance_uuid',
+                      'org.openstack.nova.sandbox_of'):
+            self.assertEqual([], [c for c in self.docker.containers.list(
+                all=True, filters={'label': label})
+                if c.labels[label] in self._servers()])
+
+
+class TestPortsBeforeTheGuest(NetworkTestCase):
+    """A guest's init finds its ports wired, as a VM's finds its NICs."""
+
+    def dhcp_server(self, server, leases):
+        """busybox's udhcpd in ``server``: {mac: address} as static leases,
+        with the name server of network a."""
+        lines = ['interface eth0', 'start 10.10.0.100', 'end 10.10.0.110',
+                 'option subnet 255.255.255.0', 'option dns 10.10.0.53',
+                 'lease_file /tmp/udhcpd.leases',
+                 'pidfile /tmp/udhcpd.pid']
+        lines += ['static_lease %s %s' % lease for lease in leases.items()]
+        code, out = self.run_in(server, 'sh', '-c', 'mkdir -p /tmp && '
+                                'cat > /tmp/udhcpd.conf <<EOF\n%s\nEOF' %
+                                '\n'.join(lines))
+        self.assertEqual(0, code, out)
+        self.container(server).exec_run(
+            ['/bin/busybox', 'udhcpd', '-f', '/tmp/udhcpd.conf'],
+            detach=True)
+
+    def test_the_guests_init_finds_its_port_and_gets_a_dhcp_lease(self):
+        self.agent()
+        server = self.boot_on(self.port('a', 12))
+        client_port = self.port('a', 11)
+        mac = self.neutron._ports[client_port]['mac_address']
+        self.dhcp_server(server, {mac: '10.10.0.11'})
+        # The guest's first instructions: its devices, then a DHCP client
+        # that asks three times, a second apart, and gives up.
+        self.image('guest', properties={'os_command_line': (
+            "/bin/busybox sh -c '/bin/busybox ip -o link; "
+            "/bin/busybox udhcpc -i eth0 -n -q -t 3 -T 1 -s /bin/true; "
+            "echo dhcp done; exec /bin/busybox sleep 2147483647'")})
+        client = self.boot_on(client_port)
+        console = self.wait_for_console(client, 'dhcp done')
+        self.assertIn('link/ether %s' % mac, console)
+        self.assertIn('lease of 10.10.0.11 obtained', console)
+
+    def test_a_stopped_server_answers_nothing_until_it_starts(self):
+        server, peer, _ = self.pair()
+        stops = {
+            'nova stop': lambda: self.api.post_server_action(
+                server['id'], {'os-stop': None}),
+            'docker stop': lambda: self.container(server).stop(timeout=0),
+        }
+        for what, stop in stops.items():
+            stop()
+            self._wait_for_state_change(server, 'SHUTOFF')
+            for _ in range(50):
+                if not self.pings(peer, '10.10.0.11'):
+                    break
+            self.assertFalse(self.pings(peer, '10.10.0.11'), what)
+            self.api.post_server_action(server['id'], {'os-start': None})
+            self._wait_for_state_change(server, 'ACTIVE')
+            self.assert_reaches(peer, server, '10.10.0.11')
+
+    def test_a_sandbox_removed_behind_novas_back_needs_a_rebuild(self):
+        server, peer, _ = self.pair()
+        expected = self.links(server)
+        names = self.run_in(server, 'hostname')
+        self.api.post_server_action(server['id'], {'os-stop': None})
+        self._wait_for_state_change(server, 'SHUTOFF')
+        self.docker.containers.get('nova-%s-sandbox' % server['id']).remove(
+            force=True)
+        # The harness makes Nova's casts calls: the API answers the error.
+        error = self.assertRaises(
+            api_client.OpenStackApiException, self.api.post_server_action,
+            server['id'], {'reboot': {'type': 'HARD'}})
+        self.assertIn('SandboxGone', str(error))
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assertIn('removed outside Nova', server['fault']['message'])
+        self.assertIn('Rebuild the server', server['fault']['message'])
+        self.api.post_server_action(server['id'], {'rebuild': {
+            'imageRef': self.image('guest')}})
+        self._wait_for_state_change(server, 'ACTIVE')
+        self.wait_for_links(server, expected)
+        self.assertEqual(names, self.run_in(server, 'hostname'))
+        self.assert_reaches(peer, server, '10.10.0.11')
 
 
 class TestEngineStarts(NetworkTestCase):

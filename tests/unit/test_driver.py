@@ -1,4 +1,4 @@
-"""The driver's own logic: power states, capabilities, host names."""
+"""The driver's own logic: power states, capabilities."""
 
 import types
 
@@ -57,32 +57,6 @@ def test_capability_traits():
     assert traits[os_traits.COMPUTE_IMAGE_TYPE_RAW] is True
     assert traits[os_traits.COMPUTE_IMAGE_TYPE_QCOW2] is False
     assert traits[os_traits.COMPUTE_NET_ATTACH_INTERFACE] is True
-
-
-def test_hostname_settings_short_name_unchanged():
-    assert driver.hostname_settings('web-1') == {'hostname': 'web-1'}
-
-
-def test_hostname_settings_fqdn_splits_into_host_and_domain():
-    fqdn = 'x' * 52 + '-guest-test.domaintest.com'
-    assert driver.hostname_settings(fqdn) == {
-        'hostname': 'x' * 52 + '-guest-test', 'domainname': 'domaintest.com'}
-
-
-def test_hostname_settings_without_domain_names_keep_the_first_label():
-    fqdn = 'x' * 52 + '-guest-test.domaintest.com'
-    assert driver.hostname_settings(fqdn, domainname=False) == {
-        'hostname': 'x' * 52 + '-guest-test'}
-
-
-def test_hostname_settings_fit_the_kernel():
-    settings = driver.hostname_settings('a' * 80 + '.' + 'b' * 200)
-    assert len(settings['hostname']) < driver.HOST_NAME_MAX
-    assert len(settings['domainname']) < driver.HOST_NAME_MAX
-
-
-def test_hostname_settings_none():
-    assert driver.hostname_settings(None) == {}
 
 
 class StartedContainer:

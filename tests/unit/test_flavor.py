@@ -79,7 +79,7 @@ def test_every_container_is_isolated():
     settings = flavor.to_host_config(make_flavor(), 1024, [])
     assert settings['privileged'] is False
     assert settings['security_opt'] == ['no-new-privileges']
-    assert settings['network_mode'] == 'none'
+    assert 'network_mode' not in settings
     assert 'volumes' not in settings and 'binds' not in settings
 
 
@@ -89,7 +89,7 @@ def test_setuid_gains_only_when_told():
     assert 'security_opt' not in settings
     # The rest of the isolation stays.
     assert settings['privileged'] is False
-    assert settings['network_mode'] == 'none'
+    assert 'network_mode' not in settings
     assert settings['cap_add'] == ['SYS_BOOT']
 
 

@@ -1,4 +1,5 @@
-"""Pause and suspend take a container's ports down, and in which order.
+"""The order of a start's steps (sandbox, ports, guest), and pause and
+suspend taking a container's ports down.
 
 What a tenant sees of it (no answer while paused, the same address after)
 is the functional tests' (tests/functional/test_network.py); here the
@@ -60,6 +61,7 @@ class FakeVIFDriver:
 
 class FakeInstance:
     uuid = '2b1c4c3e-8d1f-4c52-9a55-0f8e3a1d7c60'
+    hostname = 'guest'
 
     def __init__(self, ports=PORTS):
         self.network_info = [
@@ -70,9 +72,26 @@ class FakeInstance:
         return self.network_info
 
 
+class FakeSandboxes:
+    """The instance's sandbox, stopped until started."""
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.sandbox = None
+
+    def find(self, instance_uuid):
+        return self.sandbox
+
+    def running(self, instance_uuid, guest):
+        self.recorder.steps.append('sandbox')
+        self.sandbox = FakeContainer(self.recorder)
+        return self.sandbox
+
+
 def instance_network(recorder, present=()):
     net = network.InstanceNetwork(None, None)
     net.vif_driver = FakeVIFDriver(recorder, present)
+    net.sandboxes = FakeSandboxes(recorder)
     return net
 
 
@@ -124,3 +143,25 @@ def test_set_up_names_the_host_end_of_the_port(monkeypatch):
                         lambda name, up: calls.append((name, up)))
     vifs.VIFDriver.set_up({'id': PORTS[0], 'devname': None}, False)
     assert [('tapce531f90-19', False)] == calls
+
+
+def test_a_start_plugs_the_ports_before_the_guest_runs():
+    recorder = Recorder()
+    net = instance_network(recorder)
+    instance = FakeInstance()
+    guest = FakeContainer(recorder)
+    guest.attrs['State'].update(Running=False, Pid=0)
+    net.start(instance, instance.network_info, guest,
+              lambda: recorder.steps.append('guest'))
+    assert ['sandbox', ('plug', PORTS[0]), ('plug', PORTS[1]),
+            ('up', PORTS[0]), ('up', PORTS[1]), 'guest'] == recorder.steps
+
+
+def test_a_start_of_a_running_guest_only_plugs_what_it_lacks():
+    recorder = Recorder()
+    net = instance_network(recorder, present=PORTS[:1])
+    instance = FakeInstance()
+    net.start(instance, instance.network_info, FakeContainer(recorder),
+              lambda: recorder.steps.append('guest'))
+    assert ['sandbox', ('plug', PORTS[1]), ('up', PORTS[0]),
+            ('up', PORTS[1])] == recorder.steps
