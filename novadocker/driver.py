@@ -153,7 +153,9 @@ class DockerDriver(driver.ComputeDriver):
             on_change=self._changed_by_engine,
             on_guest_reboot=functools.partial(
                 guest_power.restart, self.engine, self._start_with_network,
-                guest_power.RebootBudget()))
+                guest_power.RebootBudget()),
+            on_engine_back=functools.partial(
+                guest_power.restore, self.engine, self._start_with_network))
         self._watcher.start()
 
     # -- every start ----------------------------------------------------------

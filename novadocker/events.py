@@ -15,6 +15,10 @@ each change to two callbacks:
   Nova the instance's power state (``novadocker.lifecycle``) and, after a
   pause, unpause or stop, takes the ports down or up
   (``novadocker.network``);
+- ``on_engine_back(uuid)``, for each stopped container when the stream
+  comes back (an engine restart), before its ``on_change``: the driver
+  starts what the operator's restart policy wanted running
+  (``guest_power.restore``);
 - ``on_guest_reboot(uuid)``, when the guest rebooted itself (its container
   ended by reboot(2), with no signal from the engine since its start:
   ``novadocker.guest_power``); when that brings the container back (True),
@@ -55,12 +59,13 @@ class ContainerWatcher:
     """
 
     def __init__(self, engine_, host, on_start, on_change,
-                 on_guest_reboot=None):
+                 on_guest_reboot=None, on_engine_back=None):
         self._engine = engine_
         self._host = host
         self._on_start = on_start
         self._on_change = on_change
         self._on_guest_reboot = on_guest_reboot
+        self._on_engine_back = on_engine_back
         # Uuids of containers the engine sent a signal since their start.
         self._killed = set()
         self._stopped = threading.Event()
@@ -116,14 +121,19 @@ class ContainerWatcher:
         Subscribed first, then the containers listed: a change in between
         is reported twice rather than not at all.
         """
-        for labels in self._engine.our_labels(running=True):
-            self._call(self._on_start, labels.get(engine.UUID_LABEL))
+        running = [labels.get(engine.UUID_LABEL)
+                   for labels in self._engine.our_labels(running=True)]
+        for instance_uuid in running:
+            self._call(self._on_start, instance_uuid)
         if self._subscriptions:
             # Nova took stock of its instances at nova-compute's start;
             # after a reconnection each one's state is news.
             for labels in self._engine.our_labels():
-                self._call(self._on_change, labels.get(engine.UUID_LABEL),
-                           None)
+                instance_uuid = labels.get(engine.UUID_LABEL)
+                if (instance_uuid not in running and
+                        self._on_engine_back is not None):
+                    self._call(self._on_engine_back, instance_uuid)
+                self._call(self._on_change, instance_uuid, None)
         self._subscriptions += 1
 
     def _handle(self, event):

@@ -27,6 +27,7 @@ import collections
 import signal
 import time
 
+from nova.compute import power_state
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import exception
@@ -48,6 +49,9 @@ EXIT_CODES = {128 + signal.SIGHUP: REBOOT, 128 + signal.SIGINT: POWER_OFF}
 # the port's events), far more than a virtual machine's reset.
 MAX_REBOOTS = 10
 REBOOT_WINDOW = 60
+# The engine's restart policies that start a container at the engine's own
+# start.
+ENGINE_START_POLICIES = ('always', 'unless-stopped')
 
 
 def requested(exit_code, killed):
@@ -145,4 +149,38 @@ def restart(engine_, start, budget, instance_uuid):
         container.reload()
         # One that runs has no end to report as a stop.
         return bool(container.attrs['State'].get('Running'))
+    return True
+
+
+def restore(engine_, start, instance_uuid):
+    """After the engine came back: start the guest its restart policy
+    wanted running and the engine left stopped, with ``start`` (the
+    driver's start with network), if Nova holds it running.
+
+    True when it was started.
+    """
+    container = engine_.find(instance_uuid)
+    if container is None or container.attrs['State'].get('Running'):
+        return False
+    policy = (container.attrs['HostConfig'].get('RestartPolicy') or
+              {}).get('Name')
+    if policy not in ENGINE_START_POLICIES:
+        return False
+    try:
+        instance = objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), instance_uuid,
+            expected_attrs=['info_cache'])
+    except exception.InstanceNotFound:
+        return False
+    if not (may_restart(instance, container.attrs['State']) and
+            instance.power_state == power_state.RUNNING):
+        return False
+    LOG.info('The engine restarted without starting this guest (restart '
+             'policy %s); starting it', policy, instance=instance)
+    try:
+        start(instance, container, instance.get_network_info())
+    except Exception as e:
+        LOG.error('Starting the guest after the engine\'s restart failed: '
+                  '%s', e, instance=instance)
+        return False
     return True

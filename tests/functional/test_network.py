@@ -1233,6 +1233,22 @@ class TestEngineRestart(NetworkTestCase):
         self.assert_reaches(peer, server, '10.10.0.11')
         self.assert_no_nova_action(server)
 
+    def test_a_guest_the_engine_could_not_start_is_started(self):
+        # The engine starts containers in no order, and a guest whose
+        # sandbox does not run yet stays stopped; here the sandbox stays
+        # stopped for sure (the fault), and the driver starts both.
+        server, peer, _ = self.pair()
+        expected = self.links(server)
+        for s in (server, peer):
+            self.container(s).update(restart_policy={'Name': 'always'})
+        self.sandbox(server).update(restart_policy={'Name': 'no'})
+        pid = self.container(server).attrs['State']['Pid']
+        self.engine.restart()
+        self._wait_for_new_process(server, pid)
+        self.wait_for_links(server, expected)
+        self.assert_reaches(peer, server, '10.10.0.11')
+        self.assert_no_nova_action(server)
+
     def _wait_for_new_process(self, server, old_pid):
         for _ in range(300):
             state = self.container(server).attrs['State']

@@ -82,11 +82,13 @@ class Seen:
     def __init__(self):
         self.starts = queue.Queue()
         self.changes = queue.Queue()
+        self.backs = queue.Queue()
 
     def watcher(self, host):
         return events.ContainerWatcher(
             engine.Engine(), host, on_start=self.starts.put,
-            on_change=lambda uuid, action: self.changes.put((uuid, action)))
+            on_change=lambda uuid, action: self.changes.put((uuid, action)),
+            on_engine_back=self.backs.put)
 
     def start(self):
         return self.starts.get(timeout=WAIT)
@@ -119,6 +121,8 @@ def test_starts_and_changes_of_this_hosts_containers(host, guests):
         watcher._future.result(timeout=WAIT)
         # The first container's state was Nova's to take at its start.
         assert seen.starts.empty() and seen.changes.empty()
+        # Not at the first connection: nova-compute's start takes stock.
+        assert seen.backs.empty()
     finally:
         watcher.stop()
 
@@ -142,9 +146,13 @@ def test_after_a_reconnection_every_container_is_news(client, host, guests,
         proxy = engine_proxy.EngineProxy(str(tmp_path))
         changes = {seen.change(), seen.change()}
         assert {(stopping, None), (created, None)} == changes
+        # Each stopped one, for its restart policy, before its change.
+        assert {stopping, created} == {seen.backs.get_nowait(),
+                                       seen.backs.get_nowait()}
         watcher.stop()
         watcher._future.result(timeout=WAIT)
         assert seen.starts.empty() and seen.changes.empty()
+        assert seen.backs.empty()
     finally:
         watcher.stop()
         proxy.die()
