@@ -16,6 +16,7 @@ from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
+from nova.virt import node as nova_node
 import os_resource_classes as orc
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -111,6 +112,7 @@ class DockerDriver(driver.ComputeDriver):
         self.serial_consoles = serial_console.SerialConsoles(self.engine)
         self._watcher = None
         self._lifecycle = None
+        self._node_uuid = None
         self._disk_quota = None
         # Until init_host has asked the engine: no setuid gains, no
         # capabilities for the guest's root, no domain names.
@@ -121,6 +123,11 @@ class DockerDriver(driver.ComputeDriver):
     # -- host ---------------------------------------------------------------
 
     def init_host(self, host):
+        # This service's host and node identity, kept: several compute
+        # services may share a process and its CONF (Nova's functional
+        # tests), as libvirt's Host keeps its node uuid.
+        self.engine.host = host
+        self._node_uuid = nova_node.get_local_node_uuid()
         try:
             info = self.engine.client.version()
         except engine.EngineUnavailable as e:
@@ -148,7 +155,7 @@ class DockerDriver(driver.ComputeDriver):
             self._power_state_now, self.emit_event,
             CONF.docker.stop_event_delay)
         self._watcher = events.ContainerWatcher(
-            self.engine, CONF.host,
+            self.engine, host,
             on_start=self._started_by_engine,
             on_change=self._changed_by_engine,
             on_guest_reboot=functools.partial(
@@ -226,7 +233,7 @@ class DockerDriver(driver.ComputeDriver):
                 expected_attrs=['info_cache'])
         except exception.InstanceNotFound:
             return
-        if instance.host != CONF.host:
+        if instance.host != self.engine.host:
             return
         container = self.engine.find(instance_uuid)
         if container is None:
@@ -260,10 +267,14 @@ class DockerDriver(driver.ComputeDriver):
             self._lifecycle = None
 
     def get_available_nodes(self, refresh=False):
-        return [CONF.host]
+        return [self.engine.host]
+
+    def get_nodenames_by_uuid(self, refresh=False):
+        return {self._node_uuid or nova_node.get_local_node_uuid():
+                self.engine.host}
 
     def node_is_available(self, nodename):
-        return nodename == CONF.host
+        return nodename == self.engine.host
 
     def _host_resources(self):
         """The host's totals as the engine sees them.
@@ -352,7 +363,7 @@ class DockerDriver(driver.ComputeDriver):
                 expected_attrs=[])
         except exception.InstanceNotFound:
             return None
-        if instance.host != CONF.host:
+        if instance.host != self.engine.host:
             return None
         container = self.engine.find(instance_uuid)
         if container is None:
@@ -497,7 +508,7 @@ class DockerDriver(driver.ComputeDriver):
                 engine_image,
                 command=shlex.split(command) if command else None,
                 name=engine.container_name(instance),
-                labels=engine.labels(instance),
+                labels=self.engine.labels(instance),
                 detach=True,
                 stdin_open=True,
                 # The guest's console (serial_console.py relays either).

@@ -43,16 +43,15 @@ def container_name(instance):
     return 'nova-%s' % instance.uuid
 
 
-def labels(instance):
-    return {UUID_LABEL: instance.uuid, NAME_LABEL: instance.name,
-            HOST_LABEL: CONF.host}
-
-
 class Engine:
     """A thin wrapper over docker.DockerClient with Nova's lookups."""
 
     def __init__(self):
         self._client = None
+        # The compute service whose containers these are: Nova hands it to
+        # the driver's init_host (several services may share a process and
+        # its CONF, as in Nova's functional tests).
+        self.host = CONF.host
 
     @property
     def client(self):
@@ -91,9 +90,14 @@ class Engine:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return container
 
+    def labels(self, instance):
+        """The labels of an instance's containers."""
+        return {UUID_LABEL: instance.uuid, NAME_LABEL: instance.name,
+                HOST_LABEL: self.host}
+
     def our_labels(self, running=False):
         """The labels of every container this compute service made."""
         containers = self.client.api.containers(
             all=not running,
-            filters={'label': [UUID_LABEL, '%s=%s' % (HOST_LABEL, CONF.host)]})
+            filters={'label': [UUID_LABEL, '%s=%s' % (HOST_LABEL, self.host)]})
         return [c['Labels'] for c in containers]

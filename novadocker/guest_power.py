@@ -69,7 +69,7 @@ def requested(exit_code, killed):
         return None
 
 
-def may_restart(instance, container_state):
+def may_restart(instance, container_state, host):
     """Does a guest's reboot bring its container back now?
 
     Not while Nova acts on the instance (a stop, a reboot, a delete, a
@@ -77,7 +77,7 @@ def may_restart(instance, container_state):
     an instance Nova does not hold active, and not for a container that
     runs again already or was removed.
     """
-    return (instance.host == CONF.host and
+    return (instance.host == host and
             instance.vm_state == vm_states.ACTIVE and
             instance.task_state is None and
             container_state.get('Status') == 'exited')
@@ -125,8 +125,8 @@ def restart(engine_, start, budget, instance_uuid):
     except exception.InstanceNotFound:
         return False
     container = engine_.find(instance_uuid)
-    if container is None or not may_restart(instance,
-                                            container.attrs['State']):
+    if container is None or not may_restart(
+            instance, container.attrs['State'], engine_.host):
         LOG.info('The guest rebooted itself; its container stays stopped '
                  '(instance %s, task %s)', instance.vm_state,
                  instance.task_state, instance=instance)
@@ -172,7 +172,8 @@ def restore(engine_, start, instance_uuid):
             expected_attrs=['info_cache'])
     except exception.InstanceNotFound:
         return False
-    if not (may_restart(instance, container.attrs['State']) and
+    if not (may_restart(instance, container.attrs['State'],
+                        engine_.host) and
             instance.power_state == power_state.RUNNING):
         return False
     LOG.info('The engine restarted without starting this guest (restart '

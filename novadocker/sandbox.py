@@ -217,7 +217,7 @@ class Sandboxes:
             self.image,
             name=name(instance.uuid),
             labels={SANDBOX_LABEL: instance.uuid,
-                    engine.HOST_LABEL: CONF.host},
+                    engine.HOST_LABEL: self.engine.host},
             detach=True,
             network_mode='none',
             user=NOBODY,

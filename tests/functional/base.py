@@ -17,6 +17,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from unittest import mock
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization
@@ -28,6 +29,8 @@ from nova.tests.functional import integrated_helpers
 from oslo_privsep import daemon as privsep_daemon
 from oslo_utils import uuidutils
 
+# The [docker] options the tests set, registered before the driver loads.
+from novadocker import conf  # noqa: F401
 from tests import images as test_images
 
 CHUNK = 64 * 1024
@@ -180,6 +183,17 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         # A host name of its own: the engine may be shared with other runs.
         self.host = 'compute-%s' % uuidutils.generate_uuid()[:8]
         return self._start_compute(self.host)
+
+    def start_another_compute(self):
+        """A second compute service in this process, on the same engine,
+        with a host name and node identity of its own (a real host keeps
+        its node's uuid in a file: here the services share the process).
+        Its name."""
+        other = 'compute-%s' % uuidutils.generate_uuid()[:8]
+        with mock.patch('nova.virt.node.get_local_node_uuid',
+                        return_value=uuidutils.generate_uuid()):
+            self._start_compute(other)
+        return other
 
     def use_real_privsep(self, *groups):
         """Real privsep daemons for the driver's context and the option

@@ -122,6 +122,34 @@ class TestHost(base.DockerDriverTestCase):
         self.assertEqual(len(driver.list_instances()),
                          len(driver.list_instance_uuids()))
 
+    def test_two_compute_services_in_one_process(self):
+        # Nova's harness shares one CONF between them: each service's
+        # driver knows its host from init_host, not from CONF.host.
+        other = self.start_another_compute()
+        servers = {}
+        for host in (self.host, other):
+            server = self._build_server(image_uuid=self.image('guest'),
+                                        networks='none')
+            server['host'] = host
+            servers[host] = self._wait_for_state_change(
+                self.api.post_server({'server': server}), 'ACTIVE',
+                max_retries=base.BOOT_RETRIES)
+            self.addCleanup(self.delete_servers, [servers[host]['id']])
+        for host, driver in ((self.host, self.compute.manager.driver),
+                             (other, self.computes[other].manager.driver)):
+            server = servers[host]
+            self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
+            self.assertEqual(host, self.container(server).labels[
+                'org.openstack.nova.host'])
+            self.assertEqual([server['id']], driver.list_instance_uuids())
+            self.assertEqual([host], driver.get_available_nodes())
+        # Each one's resource tracker still reports its own node.
+        self._run_periodics()
+        for host in (self.host, other):
+            usages = self._get_provider_usages(
+                self._get_provider_uuid_by_host(host))
+            self.assertEqual(1, usages['VCPU'])
+
     def test_console_log_is_bounded(self):
         self.flags(console_log_max_bytes=1024, group='docker')
         self.image('guest', properties={'os_command_line': (

@@ -62,7 +62,8 @@ def make_instance(**fields):
 
 
 def test_a_rebooted_active_instance_restarts(host):
-    assert guest_power.may_restart(make_instance(), {'Status': 'exited'})
+    assert guest_power.may_restart(make_instance(), {'Status': 'exited'},
+                                   'guest-power-test')
 
 
 @pytest.mark.parametrize('fields,status', [
@@ -78,7 +79,7 @@ def test_a_rebooted_active_instance_restarts(host):
     ({}, 'removing')])
 def test_no_restart_while_nova_acts_or_elsewhere(host, fields, status):
     assert not guest_power.may_restart(make_instance(**fields),
-                                       {'Status': status})
+                                       {'Status': status}, 'guest-power-test')
 
 
 class Calls:
