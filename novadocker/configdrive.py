@@ -138,6 +138,22 @@ def write(instance, injected_files, admin_password, network_info):
                                           read_only=True)]}
 
 
+def kept(instance, network_info):
+    """After a move: the drive's bind, the tree kept on this host (a resize
+    on one host), else written again from Nova's metadata, which holds no
+    injected files nor admin password."""
+    if not configdrive.required_by(instance):
+        return {}
+    target = host_path(instance)
+    if not os.path.isdir(target):
+        LOG.warning('Writing the config drive again: it has no injected '
+                    'files nor admin password after a move',
+                    instance=instance)
+        return write(instance, [], None, network_info)
+    return {'mounts': [docker.types.Mount(GUEST_PATH, target, type='bind',
+                                          read_only=True)]}
+
+
 def _remove_empty_dir(path):
     try:
         os.rmdir(path)

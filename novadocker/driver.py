@@ -37,6 +37,7 @@ from novadocker import imagecache
 from novadocker import inject
 from novadocker import lifecycle
 from novadocker import lxcfs
+from novadocker import migration
 from novadocker import network
 from novadocker import privsep
 from novadocker import sandbox
@@ -98,6 +99,7 @@ class DockerDriver(driver.ComputeDriver):
                         supports_image_type_raw=True,
                         has_imagecache=True,
                         supports_attach_interface=True,
+                        supports_migrate_to_same_host=True,
                         supports_multiattach=False,
                         supports_extend_volume=False,
                         supports_tagged_attach_volume=False)
@@ -489,11 +491,11 @@ class DockerDriver(driver.ComputeDriver):
                                             reason=reason)
 
     def _create(self, instance, image_meta, engine_image, network_info=None,
-                drive=None):
+                drive=None, committed=0):
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot, self.disk_quota.enforced,
-            self._no_new_privileges, self._guest_caps)
+            self._no_new_privileges, self._guest_caps, committed)
         for settings in (self.network.create(instance, network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
@@ -591,6 +593,8 @@ class DockerDriver(driver.ComputeDriver):
             self._remove(container)
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
+        # Its root image, if a move made one.
+        migration.remove_root_images(self.engine.client, instance.uuid)
         self.network.remove(instance.uuid)
         self.volumes.cleanup(instance, block_device_info)
         if destroy_disks:
@@ -674,6 +678,114 @@ class DockerDriver(driver.ComputeDriver):
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
         self.network.thaw(instance, self.engine.get(instance))
+
+    # -- resize and cold migration ----------------------------------------
+
+    @_engine_errors
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        """The source's part: the guest stopped, its root committed, its
+        container and sandbox kept aside for a revert (migration.py)."""
+        client = self.engine.client
+        container = self.engine.get(instance)
+        refused = migration.root_refusal(client, container, flavor,
+                                         self.disk_quota.enforced)
+        if refused:
+            raise exception.InstanceFaultRollback(
+                inner_exception=exception.ResizeError(reason=refused))
+        was_running = self._running(container)
+        self.power_off(instance, timeout, retry_interval)
+        try:
+            root = migration.commit_root(client, container, instance)
+            # The ports and volumes go to the destination; a revert brings
+            # them back.
+            self.network.unplug(instance, network_info)
+            self.volumes.cleanup(instance, block_device_info)
+            migration.keep_source(client, instance.uuid)
+        except Exception as e:
+            LOG.error('Resize or migration failed at the source: %s', e,
+                      instance=instance)
+            self._undo_migrate(instance, network_info, block_device_info,
+                               was_running)
+            raise exception.InstanceFaultRollback(
+                inner_exception=exception.ResizeError(reason=str(e)))
+        return migration.disk_info(root)
+
+    def _undo_migrate(self, instance, network_info, block_device_info,
+                      was_running):
+        """The guest as it was before a move that failed at the source."""
+        client = self.engine.client
+        migration.restore_source(client, instance.uuid)
+        migration.remove_root_images(client, instance.uuid)
+        self.volumes.mount_all(instance, block_device_info)
+        if was_running:
+            self._start_with_network(instance, self.engine.get(instance),
+                                     network_info)
+
+    @_engine_errors
+    def finish_migration(self, context, migration_record, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        """The destination's part: the guest's container made from its
+        root image with the new flavor, started as at boot."""
+        root = migration.root_image(disk_info)
+        committed = migration.committed_bytes(
+            self.engine.client.api.inspect_image(root))
+        self.volumes.mount_all(instance, block_device_info)
+        try:
+            container = self._create(instance, image_meta, root,
+                                     network_info,
+                                     configdrive.kept(instance, network_info),
+                                     committed)
+            if power_on:
+                self._start_with_network(instance, container, network_info)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                container = self.engine.find(instance.uuid)
+                if container is not None:
+                    self._remove(container)
+                self.network.remove(instance.uuid)
+                self.volumes.undo(instance, block_device_info)
+        LOG.info('Guest moved here from %s', migration_record.source_compute,
+                 instance=instance)
+
+    @_engine_errors
+    def confirm_migration(self, context, migration_record, instance,
+                          network_info):
+        """At the source: the guest kept for a revert goes."""
+        migration.drop_source(self.engine.client, instance.uuid)
+        migration.remove_root_images(self.engine.client, instance.uuid)
+
+    @_engine_errors
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration_record, block_device_info=None,
+                                power_on=True, share_info=None):
+        """At the source, after Nova destroyed the destination's guest: the
+        kept guest back under its name, started if it ran. Also called by
+        nova-compute's start for a move it left half done."""
+        client = self.engine.client
+        migration.restore_source(client, instance.uuid)
+        container = self.engine.get(instance)
+        self.volumes.mount_all(instance, block_device_info)
+        if power_on:
+            self._start_with_network(instance, container, network_info)
+        # The root image made for the move, which nothing uses now.
+        migration.remove_root_images(client, instance.uuid)
+
+    # Nova asks whether two hosts share an instance's storage before it
+    # destroys a reverted or evacuated guest with its disks: here, whether
+    # both use one engine, which holds the guest's layers.
+
+    def check_instance_shared_storage_local(self, context, instance):
+        return {'engine_id': self.engine.client.info()['ID']}
+
+    def check_instance_shared_storage_remote(self, context, data):
+        return data.get('engine_id') == self.engine.client.info()['ID']
+
+    def check_instance_shared_storage_cleanup(self, context, data):
+        pass
 
     # -- guest password ---------------------------------------------------
 

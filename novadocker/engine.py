@@ -40,7 +40,14 @@ def unavailable(reason):
 
 
 def container_name(instance):
-    return 'nova-%s' % instance.uuid
+    return name_of(instance.uuid)
+
+
+def name_of(instance_uuid):
+    """The name of an instance's container. A container with its labels
+    and another name is not the instance's: a resize's source, kept for a
+    revert (novadocker.migration)."""
+    return 'nova-%s' % instance_uuid
 
 
 class Engine:
@@ -75,9 +82,10 @@ class Engine:
     def find(self, instance_uuid):
         """The container of an instance, or None."""
         # One removed between the engine's list and its inspect is gone.
-        found = self.client.containers.list(
+        found = [c for c in self.client.containers.list(
             all=True, ignore_removed=True,
             filters={'label': '%s=%s' % (UUID_LABEL, instance_uuid)})
+            if c.name == name_of(instance_uuid)]
         if len(found) > 1:
             LOG.warning('%d containers carry the label of instance %s; '
                         'using the newest', len(found), instance_uuid)
@@ -100,4 +108,5 @@ class Engine:
         containers = self.client.api.containers(
             all=not running,
             filters={'label': [UUID_LABEL, '%s=%s' % (HOST_LABEL, self.host)]})
-        return [c['Labels'] for c in containers]
+        return [c['Labels'] for c in containers
+                if '/' + name_of(c['Labels'][UUID_LABEL]) in c['Names']]

@@ -143,6 +143,10 @@ class ContainerWatcher:
         if not instance_uuid:
             # A sandbox (novadocker.sandbox): the guest's events tell.
             return
+        if attributes.get('name', engine.name_of(instance_uuid)) != \
+                engine.name_of(instance_uuid):
+            # A resize's source, kept for a revert: not the instance's.
+            return
         if action == 'oom':
             LOG.warning('The kernel killed a process of the container for '
                         'lack of memory (the flavor\'s RAM)',

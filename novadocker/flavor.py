@@ -63,15 +63,20 @@ def capabilities(flavor, conf_cap_add, guest_reboot=False, guest_caps=()):
     return {'cap_add': caps} if caps else {}
 
 
-def root_disk(flavor, enforced):
+def root_disk(flavor, enforced, committed=0):
     """root_gb bounds the container's writable layer, where the engine can.
 
     0 means no limit: the libvirt driver then gives the image's own size,
     and a container's writable layer has no size of its own.
+    ``committed``: the bytes the guest wrote before a move, now in its
+    image (novadocker.migration), which count against root_gb too.
     """
     if not enforced or flavor.root_gb <= 0:
         return {}
-    return {'storage_opt': {'size': '%dG' % flavor.root_gb}}
+    if not committed:
+        return {'storage_opt': {'size': '%dG' % flavor.root_gb}}
+    left = max(flavor.root_gb * 1024 ** 3 - committed, 1024 ** 2)
+    return {'storage_opt': {'size': '%d' % left}}
 
 
 def isolation(no_new_privileges=True):
@@ -91,16 +96,17 @@ def isolation(no_new_privileges=True):
 
 def to_host_config(flavor, pids_limit, conf_cap_add, guest_reboot=False,
                    root_disk_quota=False, no_new_privileges=True,
-                   guest_caps=()):
+                   guest_caps=(), committed=0):
     """All engine settings for an instance of this flavor.
 
-    ``root_disk_quota``: the engine limits the writable layer's size.
+    ``root_disk_quota``: the engine limits the writable layer's size;
+    ``committed``: see root_disk.
     """
     settings = {}
     for part in (memory(flavor), cpu(flavor), pids(pids_limit),
                  capabilities(flavor, conf_cap_add, guest_reboot,
                               guest_caps),
-                 root_disk(flavor, root_disk_quota),
+                 root_disk(flavor, root_disk_quota, committed),
                  isolation(no_new_privileges)):
         settings.update(part)
     return settings

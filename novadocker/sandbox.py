@@ -205,9 +205,10 @@ class Sandboxes:
                                      '%s' % e.explanation)
 
     def find(self, instance_uuid):
-        found = self.engine.client.containers.list(
+        found = [c for c in self.engine.client.containers.list(
             all=True, ignore_removed=True,
             filters={'label': '%s=%s' % (SANDBOX_LABEL, instance_uuid)})
+            if c.name == name(instance_uuid)]
         return found[0] if found else None
 
     def create(self, instance, settings):

@@ -284,14 +284,16 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
 
     def container(self, server):
         """The container of a server, found as the driver finds it."""
-        found = self.docker.containers.list(all=True, filters={
+        found = [c for c in self.docker.containers.list(all=True, filters={
             'label': 'org.openstack.nova.instance_uuid=%s' % server['id']})
+            if c.name == 'nova-%s' % server['id']]
         return found[0] if len(found) == 1 else found or None
 
     def sandbox(self, server):
         """The container that holds a server's network namespace."""
-        found = self.docker.containers.list(all=True, filters={
+        found = [c for c in self.docker.containers.list(all=True, filters={
             'label': 'org.openstack.nova.sandbox_of=%s' % server['id']})
+            if c.name == 'nova-%s-sandbox' % server['id']]
         return found[0] if len(found) == 1 else found or None
 
     def assert_network_of_its_sandbox(self, server):

@@ -54,7 +54,7 @@ class Guests:
     def create(self, on_host):
         uuid = uuidutils.generate_uuid()
         container = self.client.containers.create(
-            self.image, network_mode='none',
+            self.image, network_mode='none', name=engine.name_of(uuid),
             labels={engine.UUID_LABEL: uuid, engine.HOST_LABEL: on_host})
         self.made.append(container)
         return uuid, container

@@ -1,0 +1,164 @@
+"""Resize and cold migration: the guest's root travels as an image.
+
+A guest's files are its image's layers and its container's writable layer.
+At a resize or a migration the source stops the guest and commits its
+writable layer on top of its image: the instance's root image,
+``nova-docker-root/<uuid>:<tag>``, a layer on the last one at each move.
+The destination makes the guest's container from that image, with the new
+flavor, through the same create and start as a boot.
+
+The source keeps its stopped container and sandbox for a revert, renamed
+``<name>_resize`` as the libvirt driver keeps ``<instance dir>_resize``:
+a container or sandbox by another name than the instance's is not the
+instance's (engine.find, sandbox.Sandboxes.find). Confirm removes them;
+revert gives them their names back and starts the guest as it was.
+
+What the guest wrote before a move is in its root image from then on, not
+in its new container's writable layer: the root disk limit of the new
+container is what is left of the flavor's root_gb after it
+(``committed_bytes``), and a flavor whose root disk is smaller than what
+the guest uses is refused before anything changes.
+"""
+
+import docker.errors
+from nova import exception
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import uuidutils
+
+from novadocker import engine
+from novadocker import sandbox
+
+LOG = logging.getLogger(__name__)
+
+ROOT_REPOSITORY = 'nova-docker-root'
+# Bytes the guest wrote before its moves, now in its root image's layers.
+COMMITTED_LABEL = 'org.openstack.nova.root_committed'
+SOURCE_SUFFIX = '_resize'
+GIB = 1024 ** 3
+
+
+def root_repository(instance_uuid):
+    return '%s/%s' % (ROOT_REPOSITORY, instance_uuid)
+
+
+def committed_bytes(image_attrs):
+    """What the guest wrote before its moves, from its image's labels."""
+    labels = (image_attrs.get('Config') or {}).get('Labels') or {}
+    try:
+        return int(labels.get(COMMITTED_LABEL, 0))
+    except ValueError:
+        return 0
+
+
+def used_bytes(client, container):
+    """The bytes the guest wrote to its root: before its moves and since."""
+    # The engine measures the writable layer when listing, if asked.
+    [listed] = client.api.containers(all=True, size=True,
+                                     filters={'id': container.id})
+    written = listed.get('SizeRw') or 0
+    image = client.api.inspect_image(container.attrs['Image'])
+    return committed_bytes(image) + written
+
+
+def root_refusal(client, container, flavor, enforced):
+    """Why the guest's root does not fit ``flavor``'s root disk, or None."""
+    if not enforced or flavor.root_gb <= 0:
+        return None
+    used = used_bytes(client, container)
+    if used <= flavor.root_gb * GIB:
+        return None
+    return ('the guest has written %d MiB to its root file system, more '
+            'than the %d GiB root disk of flavor %s' % (
+                used // 2 ** 20, flavor.root_gb, flavor.name))
+
+
+def commit_root(client, container, instance):
+    """The guest's root, committed: its root image's reference."""
+    used = used_bytes(client, container)
+    tag = uuidutils.generate_uuid(dashed=False)[:12]
+    repository = root_repository(instance.uuid)
+    container.commit(repository=repository, tag=tag,
+                     changes=['LABEL %s=%d' % (COMMITTED_LABEL, used)])
+    reference = '%s:%s' % (repository, tag)
+    LOG.info('Committed the guest\'s root (%d MiB written) as %s',
+             used // 2 ** 20, reference, instance=instance)
+    return reference
+
+
+def disk_info(root_image):
+    """What migrate_disk_and_power_off hands to finish_migration."""
+    return jsonutils.dumps({'root_image': root_image})
+
+
+def root_image(info):
+    try:
+        return jsonutils.loads(info)['root_image']
+    except (TypeError, ValueError, KeyError):
+        raise exception.MigrationError(
+            reason='the source gave no root image of the guest: %r' % info)
+
+
+def _names(instance_uuid):
+    return (engine.name_of(instance_uuid), sandbox.name(instance_uuid))
+
+
+def _get(client, name):
+    try:
+        return client.containers.get(name)
+    except docker.errors.NotFound:
+        return None
+
+
+def keep_source(client, instance_uuid):
+    """The stopped guest and its sandbox, renamed for a revert."""
+    for name in _names(instance_uuid):
+        found = _get(client, name)
+        if found is not None:
+            found.rename(name + SOURCE_SUFFIX)
+
+
+def has_source(client, instance_uuid):
+    return _get(client, engine.name_of(instance_uuid) + SOURCE_SUFFIX) \
+        is not None
+
+
+def restore_source(client, instance_uuid):
+    """The kept guest and sandbox under their names again; False if
+    there is none (a revert that has nothing to give back)."""
+    if not has_source(client, instance_uuid):
+        return False
+    for name in _names(instance_uuid):
+        found = _get(client, name + SOURCE_SUFFIX)
+        if found is not None:
+            found.rename(name)
+    return True
+
+
+def drop_source(client, instance_uuid):
+    """Confirmed: the kept guest and sandbox go."""
+    for name in _names(instance_uuid):
+        found = _get(client, name + SOURCE_SUFFIX)
+        if found is not None:
+            found.remove(force=True, v=True)
+
+
+def remove_root_images(client, instance_uuid):
+    """The instance's root images that no container uses any more: each
+    one in use stays (the engine refuses), and so do the older ones it is
+    made on."""
+    removed = True
+    while removed:
+        # Each pass may free the image an earlier move's was made on.
+        removed = False
+        for image in client.images.list(name=root_repository(instance_uuid)):
+            for reference in image.tags:
+                try:
+                    client.images.remove(reference)
+                    removed = True
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as e:
+                    if e.status_code != 409:
+                        LOG.warning('Could not remove root image %s: %s',
+                                    reference, e.explanation)

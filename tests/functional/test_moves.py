@@ -1,0 +1,175 @@
+"""Servers that move: resize and cold migration, through Nova's API on the
+real engine. Files the guest wrote are read back after every move."""
+
+from tests.functional import base
+
+MIB = 2 ** 20
+
+
+class MovesTestCase(base.DockerDriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.small = self._create_flavor(memory_mb=256, vcpu=1, disk=1,
+                                         ephemeral=0, name='small')
+        self.large = self._create_flavor(memory_mb=512, vcpu=2, disk=2,
+                                         ephemeral=0, name='large')
+
+    def boot_small(self):
+        server = self._build_server(image_uuid=self.image('guest'),
+                                    flavor_id=self.small, networks='none')
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': server}), 'ACTIVE',
+            max_retries=base.BOOT_RETRIES)
+        self.addCleanup(self.delete_servers, [server['id']])
+        return server
+
+    def write(self, server, path, text):
+        result = self.container(server).exec_run(
+            ['/bin/sh', '-c', 'echo %s > %s' % (text, path)])
+        self.assertEqual(0, result.exit_code, result.output)
+
+    def read(self, server, path):
+        result = self.container(server).exec_run(['/bin/cat', path])
+        return result.output.decode().strip() if result.exit_code == 0 \
+            else None
+
+    def action(self, server, body, expected):
+        self.api.post_server_action(server['id'], body)
+        return self._wait_for_state_change(server, expected,
+                                           max_retries=base.BOOT_RETRIES)
+
+    def resize(self, server, flavor_id, expected='VERIFY_RESIZE'):
+        return self.action(server, {'resize': {'flavorRef': flavor_id}},
+                           expected)
+
+    def memory_limit(self, server):
+        return self.container(server).attrs['HostConfig']['Memory']
+
+    def leftovers(self, server):
+        """What a move may leave on the engine: kept sources, root
+        images."""
+        kept = self.docker.containers.list(all=True, filters={
+            'name': '%s.*_resize' % server['id']})
+        images = self.docker.images.list(
+            name='nova-docker-root/%s' % server['id'])
+        return kept, images
+
+    def assert_nothing_left(self, server):
+        kept, images = self.leftovers(server)
+        self.assertEqual([], kept)
+        self.assertEqual([], images)
+
+
+class TestResize(MovesTestCase):
+    """Resize on one host: the source keeps the guest for a revert."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(allow_resize_to_same_host=True)
+
+    def test_resize_up_and_confirm_keeps_the_guests_files(self):
+        server = self.boot_small()
+        self.write(server, '/root/before', 'written-before')
+        self.assertEqual(256 * MIB, self.memory_limit(server))
+        server = self.resize(server, self.large)
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        self.assertEqual(512 * MIB, self.memory_limit(server))
+        host_config = self.container(server).attrs['HostConfig']
+        self.assertEqual(2 * host_config['CpuPeriod'],
+                         host_config['CpuQuota'])
+        # A revert stays possible until the confirm.
+        kept, _ = self.leftovers(server)
+        self.assertEqual({'nova-%s_resize' % server['id'],
+                          'nova-%s-sandbox_resize' % server['id']},
+                         {c.name for c in kept})
+        self.assertFalse(any(c.attrs['State']['Running'] for c in kept
+                             if not c.name.endswith('-sandbox_resize')))
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        kept, images = self.leftovers(server)
+        self.assertEqual([], kept)
+        # The one the container runs from.
+        self.assertEqual(1, len(images))
+        self.api.delete_server(server['id'])
+        self._wait_until_deleted(server)
+        self.assert_nothing_left(server)
+
+    def test_revert_gives_back_the_guest_as_it_was(self):
+        server = self.boot_small()
+        self.write(server, '/root/before', 'written-before')
+        server = self.resize(server, self.large)
+        self.write(server, '/root/after', 'written-after')
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        self.assertIsNone(self.read(server, '/root/after'))
+        self.assertEqual(256 * MIB, self.memory_limit(server))
+        self.assertTrue(self.container(server).attrs['State']['Running'])
+        self.assert_nothing_left(server)
+
+    def test_a_stopped_server_stays_stopped(self):
+        server = self.boot_small()
+        self.write(server, '/root/before', 'written-before')
+        server = self.action(server, {'os-stop': None}, 'SHUTOFF')
+        server = self.resize(server, self.large)
+        self.assertFalse(self.container(server).attrs['State']['Running'])
+        server = self.action(server, {'confirmResize': None}, 'SHUTOFF')
+        self.assertFalse(self.container(server).attrs['State']['Running'])
+        server = self.action(server, {'os-start': None}, 'ACTIVE')
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        self.assertEqual(512 * MIB, self.memory_limit(server))
+
+    def test_two_resizes_then_delete_leave_nothing(self):
+        server = self.boot_small()
+        self.write(server, '/root/first', 'one')
+        server = self.resize(server, self.large)
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.write(server, '/root/second', 'two')
+        server = self.resize(server, self.small)
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual('one', self.read(server, '/root/first'))
+        self.assertEqual('two', self.read(server, '/root/second'))
+        self.assertEqual(256 * MIB, self.memory_limit(server))
+        self.api.delete_server(server['id'])
+        self._wait_until_deleted(server)
+        self.assert_nothing_left(server)
+
+
+class TestColdMigration(MovesTestCase):
+    """Between two compute services (here on one engine)."""
+
+    def test_migrate_then_confirm_moves_the_guest(self):
+        server = self.boot_small()
+        self.write(server, '/root/before', 'written-before')
+        other = self.start_another_compute()
+        server = self.action(server, {'migrate': {'host': other}},
+                             'VERIFY_RESIZE')
+        self.assertEqual(other, server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(other, self.container(server).labels[
+            'org.openstack.nova.host'])
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        kept, _ = self.leftovers(server)
+        self.assertEqual([], kept)
+        self.assertIn(server['id'],
+                      self.computes[other].manager.driver
+                      .list_instance_uuids())
+        self.assertNotIn(server['id'],
+                         self.compute.manager.driver.list_instance_uuids())
+
+    def test_migrate_then_revert_returns_the_guest(self):
+        server = self.boot_small()
+        self.write(server, '/root/before', 'written-before')
+        other = self.start_another_compute()
+        server = self.action(server, {'migrate': {'host': other}},
+                             'VERIFY_RESIZE')
+        self.write(server, '/root/after', 'written-after')
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual(self.host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(self.host, self.container(server).labels[
+            'org.openstack.nova.host'])
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        self.assertIsNone(self.read(server, '/root/after'))
+        self.assert_nothing_left(server)
