@@ -41,7 +41,7 @@ from novadocker import privsep
 from novadocker import sandbox
 from novadocker import serial_console
 from novadocker import userns
-from novadocker import volumes
+from novadocker.volume import attachment
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ class DockerDriver(driver.ComputeDriver):
     """Instances as Docker containers on the local engine."""
 
     # Volumes: attach and detach, no multi-attach, no extend, no device
-    # tags (a guest finds a volume by its device name, see volumes.py).
+    # tags (a guest finds a volume by its device name, see
+    # novadocker.volume.attachment).
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_image_type_raw=True,
                         has_imagecache=True,
@@ -107,7 +108,7 @@ class DockerDriver(driver.ComputeDriver):
         self._resources = None
         self.network = network.InstanceNetwork(virtapi, self.engine)
         self.image_cache = imagecache.ImageCache(self.engine)
-        self.volumes = volumes.InstanceVolumes()
+        self.volumes = attachment.InstanceVolumes()
         self.serial_consoles = serial_console.SerialConsoles(self.engine)
         self._watcher = None
         self._lifecycle = None
@@ -394,7 +395,7 @@ class DockerDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        refused = (volumes.boot_refusal(block_device_info) or
+        refused = (attachment.boot_refusal(block_device_info) or
                    disk_quota.refusal(instance.flavor, self.disk_quota,
                                       CONF.docker.root_disk_quota))
         if refused:
@@ -701,7 +702,7 @@ class DockerDriver(driver.ComputeDriver):
     def default_root_device_name(self, instance, image_meta, root_bdm):
         # As libvirt names virtio disks, so that volumes become /dev/vdb,
         # /dev/vdc... (Nova's own default is /dev/sda).
-        return volumes.ROOT_DEVICE_NAME
+        return attachment.ROOT_DEVICE_NAME
 
     def get_volume_connector(self, instance):
         return self.volumes.connector_properties()
