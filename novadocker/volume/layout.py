@@ -9,8 +9,8 @@ it is unmounted. The guest cannot create anything in ``/mnt/volumes``
 itself: no name it makes there can become a mount point on the host.
 
 A volume's device is mounted as the file system it holds, one of
-FILESYSTEMS; a blank one gets one only where the operator allows it, and
-anything else is refused.
+``volume.FILESYSTEMS``; a blank one gets one only where the operator
+allows it, and anything else is refused.
 """
 
 import errno
@@ -21,14 +21,14 @@ from oslo_log import log as logging
 
 from novadocker import mountinfo
 from novadocker import privsep
+from novadocker import volume
 
 LOG = logging.getLogger(__name__)
 
 GUEST_PATH = '/mnt/volumes'
-FILESYSTEMS = privsep.FILESYSTEMS
 # 'an ext4, xfs or btrfs file system'
 ANY_FILESYSTEM = 'an %s or %s file system' % (
-    ', '.join(FILESYSTEMS[:-1]), FILESYSTEMS[-1])
+    ', '.join(volume.FILESYSTEMS[:-1]), volume.FILESYSTEMS[-1])
 
 
 class Busy(Exception):
@@ -85,7 +85,7 @@ def mount(target, device, read_only, format_as=None, idmap=None):
         idmapped mount), or None.
     :raises ValueError: with what the user can do, when the device is
         blank (and may not be formatted) or holds something else than a
-        file system of FILESYSTEMS.
+        file system of volume.FILESYSTEMS.
     """
     found = privsep.probe_volume(device)
     kind = found.get('TYPE')
@@ -101,7 +101,7 @@ def mount(target, device, read_only, format_as=None, idmap=None):
                  format_as, device)
         privsep.format_volume(device, format_as)
         kind = format_as
-    elif kind not in FILESYSTEMS:
+    elif kind not in volume.FILESYSTEMS:
         raise ValueError('it holds %s, not %s: refused' % (
             describe(found), ANY_FILESYSTEM))
     os.makedirs(target, mode=0o755, exist_ok=True)
