@@ -23,7 +23,7 @@ from oslo_utils import timeutils
 
 from novadocker import conf
 from novadocker import configdrive
-from novadocker import console
+from novadocker import console_log
 from novadocker import diagnostics
 from novadocker import disk_quota
 from novadocker import engine
@@ -360,8 +360,8 @@ class DockerDriver(driver.ComputeDriver):
 
     @_engine_errors
     def get_console_output(self, context, instance):
-        return console.tail(self.engine.get(instance),
-                            CONF.docker.console_log_max_bytes)
+        return console_log.tail(self.engine.get(instance),
+                                CONF.docker.console_log_max_bytes)
 
     @_engine_errors
     def get_serial_console(self, context, instance):
@@ -485,7 +485,7 @@ class DockerDriver(driver.ComputeDriver):
         for settings in (self.network.create(instance, network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
-                         console.container_settings(
+                         console_log.container_settings(
                              CONF.docker.log_max_size,
                              CONF.docker.log_max_files),
                          drive or {}):
