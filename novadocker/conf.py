@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from novadocker import volume
+
 docker_group = cfg.OptGroup(
     'docker',
     title='Docker virt driver options',
@@ -234,7 +236,7 @@ docker_opts = [
                      'mount, is never formatted.'),
     cfg.StrOpt('blank_volume_filesystem',
                default='ext4',
-               choices=['ext4', 'xfs', 'btrfs'],
+               choices=volume.FILESYSTEMS,
                help='The file system format_blank_volumes makes; its mkfs '
                     'program must be installed on the compute host.'),
 ]

@@ -24,7 +24,7 @@ from oslo_utils import timeutils
 
 from novadocker import conf
 from novadocker import configdrive
-from novadocker import console
+from novadocker import console_log
 from novadocker import diagnostics
 from novadocker import disk_quota
 from novadocker import engine
@@ -43,7 +43,7 @@ from novadocker import privsep
 from novadocker import sandbox
 from novadocker import serial_console
 from novadocker import userns
-from novadocker import volumes
+from novadocker.volume import attachment
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -94,7 +94,8 @@ class DockerDriver(driver.ComputeDriver):
     """Instances as Docker containers on the local engine."""
 
     # Volumes: attach and detach, no multi-attach, no extend, no device
-    # tags (a guest finds a volume by its device name, see volumes.py).
+    # tags (a guest finds a volume by its device name, see
+    # novadocker.volume.attachment).
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_image_type_raw=True,
                         has_imagecache=True,
@@ -110,7 +111,7 @@ class DockerDriver(driver.ComputeDriver):
         self._resources = None
         self.network = network.InstanceNetwork(virtapi, self.engine)
         self.image_cache = imagecache.ImageCache(self.engine)
-        self.volumes = volumes.InstanceVolumes()
+        self.volumes = attachment.InstanceVolumes()
         self.serial_consoles = serial_console.SerialConsoles(self.engine)
         self._watcher = None
         self._lifecycle = None
@@ -374,8 +375,8 @@ class DockerDriver(driver.ComputeDriver):
 
     @_engine_errors
     def get_console_output(self, context, instance):
-        return console.tail(self.engine.get(instance),
-                            CONF.docker.console_log_max_bytes)
+        return console_log.tail(self.engine.get(instance),
+                                CONF.docker.console_log_max_bytes)
 
     @_engine_errors
     def get_serial_console(self, context, instance):
@@ -409,7 +410,7 @@ class DockerDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        refused = (volumes.boot_refusal(block_device_info) or
+        refused = (attachment.boot_refusal(block_device_info) or
                    disk_quota.refusal(instance.flavor, self.disk_quota,
                                       CONF.docker.root_disk_quota))
         if refused:
@@ -499,7 +500,7 @@ class DockerDriver(driver.ComputeDriver):
         for settings in (self.network.create(instance, network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
-                         console.container_settings(
+                         console_log.container_settings(
                              CONF.docker.log_max_size,
                              CONF.docker.log_max_files),
                          drive or {}):
@@ -826,7 +827,7 @@ class DockerDriver(driver.ComputeDriver):
     def default_root_device_name(self, instance, image_meta, root_bdm):
         # As libvirt names virtio disks, so that volumes become /dev/vdb,
         # /dev/vdc... (Nova's own default is /dev/sda).
-        return volumes.ROOT_DEVICE_NAME
+        return attachment.ROOT_DEVICE_NAME
 
     def get_volume_connector(self, instance):
         return self.volumes.connector_properties()

@@ -14,7 +14,6 @@ image loaded from that Glance id, and for snapshots.
 import collections
 import contextlib
 import hashlib
-import io
 import threading
 
 import docker.errors
@@ -23,6 +22,7 @@ from nova.image import glance
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
+from novadocker import chunk_reader
 from novadocker import compressed
 from novadocker import tarball
 
@@ -205,39 +205,6 @@ def _load(context, client, image_id):
     return engine_id
 
 
-class ChunkReader(io.RawIOBase):
-    """A file to read from an iterator of byte chunks.
-
-    glanceclient uploads image data by calling read(size) on it; the
-    engine's ``docker save`` stream is an iterator of chunks.
-    """
-
-    def __init__(self, chunks):
-        super().__init__()
-        self._chunks = iter(chunks)
-        self._rest = memoryview(b'')
-
-    def readable(self):
-        return True
-
-    def read(self, size=-1):
-        while not self._rest:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b''
-            self._rest = memoryview(chunk)
-        if size is None or size < 0 or size >= len(self._rest):
-            size = len(self._rest)
-        out = self._rest[:size].tobytes()
-        self._rest = self._rest[size:]
-        return out
-
-    def readinto(self, buffer):
-        out = self.read(len(buffer))
-        buffer[:len(out)] = out
-        return len(out)
-
-
 def upload_snapshot(context, client, engine_image_id, image_id, instance):
     """Stream an engine image into the Glance image Nova created for it."""
     metadata = {
@@ -252,8 +219,8 @@ def upload_snapshot(context, client, engine_image_id, image_id, instance):
     }
     # Nova's image API hands the data to glanceclient, which streams it
     # by read(size).
-    IMAGE_API.update(context, image_id, metadata,
-                     data=ChunkReader(client.api.get_image(engine_image_id)),
+    data = chunk_reader.ChunkReader(client.api.get_image(engine_image_id))
+    IMAGE_API.update(context, image_id, metadata, data=data,
                      purge_props=False)
     # The snapshot is also the cached copy of the new Glance image.
     client.api.tag(engine_image_id, '%s/%s' % (CACHE_REPOSITORY, image_id),

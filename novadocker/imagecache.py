@@ -22,14 +22,14 @@ found the entry unused stands for it.
 import time
 
 import docker.errors
-import nova.conf
 from nova.virt import imagecache
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from novadocker import conf
 from novadocker import image
 
-CONF = nova.conf.CONF
+CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 CACHE_PREFIX = image.CACHE_REPOSITORY + '/'

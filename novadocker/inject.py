@@ -28,6 +28,7 @@ from nova import exception
 from oslo_log import log as logging
 from oslo_serialization import base64
 
+from novadocker import chunk_reader
 from novadocker import configdrive
 
 LOG = logging.getLogger(__name__)
@@ -156,7 +157,8 @@ class _Tree:
     def owner_and_mode(self, name):
         """(mode, uid, gid) of an existing regular file."""
         stream, _ = self.api.get_archive(self.container_id, '/' + name)
-        with tarfile.open(fileobj=_Reader(stream), mode='r|') as tar:
+        with tarfile.open(fileobj=chunk_reader.ChunkReader(stream),
+                          mode='r|') as tar:
             info = tar.next()
         stream.close()
         return info.mode, info.uid, info.gid
@@ -175,28 +177,6 @@ class _Tree:
             missing.insert(0, parent)
             parent = posixpath.dirname(parent)
         return missing
-
-
-class _Reader(io.RawIOBase):
-    """A file over the chunks of a docker-py stream, for tarfile."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._rest = b''
-
-    def readable(self):
-        return True
-
-    def readinto(self, buf):
-        while not self._rest:
-            self._rest = next(self._chunks, None)
-            if self._rest is None:
-                self._rest = b''
-                return 0
-        n = min(len(buf), len(self._rest))
-        buf[:n] = self._rest[:n]
-        self._rest = self._rest[n:]
-        return n
 
 
 def put_files(api, container_id, key_data, files):

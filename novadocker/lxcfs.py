@@ -13,11 +13,10 @@ import os
 import docker.types
 from oslo_log import log as logging
 
-from novadocker import mounts
+from novadocker import mountinfo
 
 LOG = logging.getLogger(__name__)
 
-MOUNTINFO = mounts.MOUNTINFO
 FS_TYPE = 'fuse.lxcfs'
 # The guest files LXCFS may provide; runc allows no other file over /proc.
 GUEST_FILES = ('/proc/cpuinfo', '/proc/meminfo', '/proc/stat',
@@ -25,23 +24,23 @@ GUEST_FILES = ('/proc/cpuinfo', '/proc/meminfo', '/proc/stat',
                '/proc/loadavg', '/sys/devices/system/cpu/online')
 
 
-def mounted(path, mountinfo=MOUNTINFO):
+def mounted(path, table=mountinfo.MOUNTINFO):
     """Is LXCFS the file system visible at ``path``?
 
     The directory alone proves nothing: packages create it, and a stopped
     LXCFS leaves it empty. The last mount on a mount point is the one seen.
     """
-    return mounts.fs_type(path, mountinfo) == FS_TYPE
+    return mountinfo.fs_type(path, table) == FS_TYPE
 
 
-def provided(path, mountinfo=MOUNTINFO):
+def provided(path, table=mountinfo.MOUNTINFO):
     """The guest files LXCFS at ``path`` provides: {guest path: host path}.
 
     Empty when ``path`` is empty or LXCFS is not mounted there. A file that
     cannot be read (an LXCFS that died without unmounting answers nothing)
     does not count.
     """
-    if not path or not mounted(path, mountinfo):
+    if not path or not mounted(path, table):
         return {}
     found = {}
     for guest in GUEST_FILES:
@@ -51,7 +50,7 @@ def provided(path, mountinfo=MOUNTINFO):
     return found
 
 
-def container_settings(path, mountinfo=MOUNTINFO):
+def container_settings(path, table=mountinfo.MOUNTINFO):
     """Engine settings at create time: LXCFS's files over the guest's.
 
     Read-only, so that nothing the guest does reaches the host. As mounts
@@ -60,7 +59,7 @@ def container_settings(path, mountinfo=MOUNTINFO):
     it, rather than the engine creating a directory in its place as it
     does for volumes.
     """
-    files = provided(path, mountinfo)
+    files = provided(path, table)
     if not files:
         return {}
     return {'mounts': [docker.types.Mount(guest, source, type='bind',

@@ -46,6 +46,55 @@ def _lock(instance_uuid):
     return lockutils.lock('novadocker-ports-%s' % instance_uuid)
 
 
+def dns_settings(network_info):
+    """Engine settings at create time: the name servers of the ports.
+
+    Docker writes them to the container's /etc/resolv.conf at every start
+    (the driver updates the file for ports attached or detached later);
+    without any, the engine's choice stays.
+    """
+    servers = dns_servers(network_info)
+    return {'dns': servers} if servers else {}
+
+
+def dns_servers(network_info):
+    """The name servers of the ports' subnets, in port order, once each.
+
+    Only subnets the port has an address in count, as for routes
+    (vif.addressing).
+    """
+    servers = []
+    for vif in network_info or []:
+        for subnet in (vif.get('network') or {}).get('subnets', []):
+            if not subnet.get('ips'):
+                continue
+            for dns in subnet.get('dns', []):
+                if dns.get('address') and dns['address'] not in servers:
+                    servers.append(dns['address'])
+    return servers
+
+
+def nameservers(current, network_info, dropped=()):
+    """The name servers a container's resolv.conf should list.
+
+    Those of its ports, as at create time, where any port has some. Where
+    none has, the engine's choice at create time stays (the host's, or
+    public ones), less ``dropped``: servers of ports the container no
+    longer has.
+    """
+    servers = dns_servers(network_info)
+    if servers:
+        return servers
+    return [s for s in current if s not in dropped]
+
+
+def resolv_conf_servers(text):
+    """The nameserver addresses of a resolv.conf."""
+    return [fields[1] for fields in (line.split() for line in
+                                     text.splitlines())
+            if len(fields) > 1 and fields[0] == 'nameserver']
+
+
 class InstanceNetwork:
     """The ports of this host's containers."""
 
@@ -69,7 +118,8 @@ class InstanceNetwork:
         # sandbox, and its sysctls for the network namespace.
         return dict(sandboxes.hostname_settings(instance.hostname,
                                                 self._sets_domainname),
-                    **vifs.container_settings(network_info))
+                    **vifs.container_settings(),
+                    **dns_settings(network_info))
 
     def create(self, instance, network_info):
         """Make the instance's sandbox; the guest's engine settings."""
@@ -247,12 +297,12 @@ class InstanceNetwork:
         if not path:
             return
         try:
-            current = vifs.resolv_conf_servers(
+            current = resolv_conf_servers(
                 _read_file(container, '/etc/resolv.conf'))
             # Create-time servers came from ports; the detached port's go.
             dropped = set(container.attrs['HostConfig'].get('Dns') or [])
-            dropped.update(vifs.dns_servers(gone))
-            wanted = vifs.nameservers(current, network_info, dropped)
+            dropped.update(dns_servers(gone))
+            wanted = nameservers(current, network_info, dropped)
             if wanted != current:
                 privsep.set_nameservers(path, wanted)
                 LOG.debug('Name servers of the container now %s', wanted,

@@ -28,6 +28,8 @@ from pyroute2 import IPRoute
 from pyroute2 import NetlinkError
 from pyroute2 import NetNS
 
+from novadocker import volume
+
 sys_admin_pctxt = priv_context.PrivContext(
     'novadocker',
     cfg_section='novadocker_privileged',
@@ -54,10 +56,8 @@ _RESOLV_CONF = re.compile(r'^/.+/containers/[0-9a-f]{64}/resolv\.conf$')
 _VOLUME_TARGET = re.compile(
     r'^/.+/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
     r'/[a-z][a-z0-9]{0,31}$')
-# The file systems a volume may hold, and that a blank one may get.
-FILESYSTEMS = ('ext4', 'xfs', 'btrfs')
-_MKFS = {'ext4': ('mkfs.ext4', '-q'), 'xfs': ('mkfs.xfs', '-q'),
-         'btrfs': ('mkfs.btrfs', '-q')}
+# The program that makes each file system a blank volume may get.
+_MKFS = {fs: ('mkfs.' + fs, '-q') for fs in volume.FILESYSTEMS}
 # The programs' environment: found where distributions put them, and
 # messages in English for the faults.
 _ENV = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C'}
@@ -343,7 +343,7 @@ def format_volume(device, fstype):
     Probed again here, right before mkfs: whatever the caller thought, a
     device with any signature is never formatted.
     """
-    if fstype not in FILESYSTEMS:
+    if fstype not in volume.FILESYSTEMS:
         raise ValueError('no file system %r' % (fstype,))
     found = probe_volume(device)
     if found:
@@ -365,7 +365,7 @@ def mount_volume(device, target, fstype, read_only, idmap=None):
     on the disk is the guest's root's, and what the guest's root writes
     is stored as uid 0, as a virtual machine would store it.
     """
-    if fstype not in FILESYSTEMS:
+    if fstype not in volume.FILESYSTEMS:
         raise ValueError('no file system %r' % (fstype,))
     device, target = _block_device(device), _volume_target(target)
     flags = MS_NODEV | MS_NOSUID | (MS_RDONLY if read_only else 0)

@@ -73,58 +73,15 @@ def _mtu(vif):
     return network.get_meta('mtu') if network else None
 
 
-def container_settings(network_info):
-    """Engine settings at create time that networking needs.
+def container_settings():
+    """Engine settings at create time that the ports need.
 
     IPv6 is off by default in a Docker container's namespace and the kernel
     refuses IPv6 addresses on its devices; devices plugged later inherit
-    "default". Name servers come from the ports' subnets; Docker writes them
-    to the container's /etc/resolv.conf at every start (the driver updates
-    the file for ports attached or detached later).
+    "default".
     """
-    settings = {'sysctls': {'net.ipv6.conf.all.disable_ipv6': '0',
-                            'net.ipv6.conf.default.disable_ipv6': '0'}}
-    servers = dns_servers(network_info)
-    if servers:
-        settings['dns'] = servers
-    return settings
-
-
-def dns_servers(network_info):
-    """The name servers of the ports' subnets, in port order, once each.
-
-    Only subnets the port has an address in count, as for routes.
-    """
-    servers = []
-    for vif in network_info or []:
-        for subnet in (vif.get('network') or {}).get('subnets', []):
-            if not subnet.get('ips'):
-                continue
-            for dns in subnet.get('dns', []):
-                if dns.get('address') and dns['address'] not in servers:
-                    servers.append(dns['address'])
-    return servers
-
-
-def nameservers(current, network_info, dropped=()):
-    """The name servers a container's resolv.conf should list.
-
-    Those of its ports, as at create time, where any port has some. Where
-    none has, the engine's choice at create time stays (the host's, or
-    public ones), less ``dropped``: servers of ports the container no
-    longer has.
-    """
-    servers = dns_servers(network_info)
-    if servers:
-        return servers
-    return [s for s in current if s not in dropped]
-
-
-def resolv_conf_servers(text):
-    """The nameserver addresses of a resolv.conf."""
-    return [fields[1] for fields in (line.split() for line in
-                                     text.splitlines())
-            if len(fields) > 1 and fields[0] == 'nameserver']
+    return {'sysctls': {'net.ipv6.conf.all.disable_ipv6': '0',
+                        'net.ipv6.conf.default.disable_ipv6': '0'}}
 
 
 def addressing(vif, position):

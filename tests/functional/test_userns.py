@@ -20,7 +20,7 @@ from nova.compute import power_state
 
 from novadocker import conf
 from novadocker import lxcfs
-from novadocker import mounts
+from novadocker.volume import layout
 from tests.functional import base
 from tests.functional import private_engine
 from tests.functional import test_guest_power
@@ -277,7 +277,7 @@ class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
             'chown 1000:1000 %s/home/f' % (where, where, where)))
         # The host sees the guest's root as the remapped user, as it sees
         # its processes.
-        st = os.stat(os.path.join(mounts.instance_dir(
+        st = os.stat(os.path.join(layout.instance_dir(
             self.root, server['id']), 'vdb', 'data.txt'))
         self.assertEqual(self.mapped_root(), (st.st_uid, st.st_gid))
         self.detach(server, volume_id)

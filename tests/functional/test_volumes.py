@@ -23,7 +23,7 @@ from os_brick import privileged as brick_privileged  # noqa: F401
 from oslo_utils import uuidutils
 import psutil
 
-from novadocker import mounts
+from novadocker import mountinfo
 from novadocker import privsep
 from tests.functional import base
 
@@ -75,7 +75,7 @@ class VolumeTestCase(base.DockerDriverTestCase):
     def _remove_root(self):
         """The shared mount of volumes_path, once every container is gone
         (a failed test's mounts too: lazily, here only)."""
-        for point in mounts.below(self.root) + [self.root]:
+        for point in mountinfo.below(self.root) + [self.root]:
             if run('umount', point, check=False).returncode:
                 run('umount', '-l', point, check=False)
         for directory, _, _ in os.walk(self.root, topdown=False):
@@ -83,7 +83,7 @@ class VolumeTestCase(base.DockerDriverTestCase):
 
     def _sweep(self):
         self.delete_servers(self.booted)
-        for point in mounts.below(self.root):
+        for point in mountinfo.below(self.root):
             run('umount', point, check=False)
         for loop, image in self.loops:
             run('losetup', '-d', loop, check=False)
@@ -222,7 +222,7 @@ class TestVolumes(VolumeTestCase):
         self.detach(server, volume_id)
         self.assertEqual([], self.attached(server))
         self.assertEqual({}, self.guest_mounts(server))
-        self.assertEqual([], mounts.below(self.root))
+        self.assertEqual([], mountinfo.below(self.root))
         self.assertEqual([], os.listdir(self.host_dir(server)))
         self.assertEqual('written by %s\n' % server['id'],
                          self.read_on_device(loop, 'data.txt'))
@@ -310,7 +310,7 @@ class TestVolumes(VolumeTestCase):
                          self.sh(server, 'cat %s/vdb/f' % GUEST_VOLUMES))
         self._stop_server(server)
         self.detach(server, volume_id)
-        self.assertEqual([], mounts.below(self.root))
+        self.assertEqual([], mountinfo.below(self.root))
 
     def test_host_boot_mounts_the_volume_again(self):
         self.flags(resume_guests_state_on_host_boot=True)
@@ -323,16 +323,16 @@ class TestVolumes(VolumeTestCase):
         self.container(server).stop(timeout=0)
         run('umount', os.path.join(self.host_dir(server), 'vdb'))
         run('umount', self.root)
-        self.assertFalse(mounts.mounted(self.root))
+        self.assertFalse(mountinfo.mounted(self.root))
         self.compute = self.restart_compute_service(
             self.compute, keep_hypervisor_state=False)
         self.computes[self.host] = self.compute
         server = self._wait_for_state_change(server, 'ACTIVE')
-        self.assertTrue(mounts.is_shared(self.root))
+        self.assertTrue(mountinfo.is_shared(self.root))
         self.assertEqual((0, 'kept\n'),
                          self.sh(server, 'cat %s/vdb/f' % GUEST_VOLUMES))
         self._delete_server(server)
-        self.assertEqual([], mounts.below(self.root))
+        self.assertEqual([], mountinfo.below(self.root))
         self.assertFalse(os.path.exists(self.host_dir(server)))
 
     def test_delete_leaves_no_mount_and_no_directory(self):
@@ -344,10 +344,10 @@ class TestVolumes(VolumeTestCase):
         self.assertEqual('/dev/vdc', device)
         self.sh(server, 'echo one > %s/vdb/f; echo two > %s/vdc/f'
                 % (GUEST_VOLUMES, GUEST_VOLUMES))
-        self.assertEqual(2, len(mounts.below(self.root)))
+        self.assertEqual(2, len(mountinfo.below(self.root)))
         self.api.delete_server(server['id'])
         self._wait_until_deleted(server)
-        self.assertEqual([], mounts.below(self.root))
+        self.assertEqual([], mountinfo.below(self.root))
         self.assertFalse(os.path.exists(self.host_dir(server)))
         self.assertEqual('one\n', self.read_on_device(loop1, 'f'))
         self.assertEqual('two\n', self.read_on_device(loop2, 'f'))
@@ -388,7 +388,7 @@ class TestVolumes(VolumeTestCase):
         self.assertIn('holds no file system', event['details'])
         self.assertIn('format_blank_volumes', event['details'])
         self.assertEqual([], self.attached(server))
-        self.assertEqual([], mounts.below(self.root))
+        self.assertEqual([], mountinfo.below(self.root))
         # Still blank: blkid finds nothing.
         self.assertEqual(2, run('blkid', '-p', loop, check=False).returncode)
 
@@ -409,7 +409,7 @@ class TestVolumes(VolumeTestCase):
         _, event = self.attach(server, volume_id, expected='Error')
         self.assertIn('a swap signature', event['details'])
         self.assertEqual([], self.attached(server))
-        self.assertEqual([], mounts.below(self.root))
+        self.assertEqual([], mountinfo.below(self.root))
         self.assertEqual('swap', run('blkid', '-p', '-s', 'TYPE', '-o',
                                      'value', loop).stdout.strip())
 
@@ -444,4 +444,4 @@ class TestVolumes(VolumeTestCase):
         _, event = self.attach(server, volume_id, expected='Error')
         self.assertIn('another file system is mounted at', event['details'])
         self.assertEqual([], self.attached(server))
-        self.assertEqual([place], mounts.below(self.root))
+        self.assertEqual([place], mountinfo.below(self.root))

@@ -112,13 +112,6 @@ def test_a_file_where_a_directory_is_needed_is_refused():
         FakeTree({'etc/motd': FILE}).missing_dirs('etc/motd/x')
 
 
-def test_reader_reads_chunks_as_a_file():
-    data = inject.archive(inject.file_members('f', b'x' * 1000, []))
-    chunks = [data[i:i + 7] for i in range(0, len(data), 7)]
-    with tarfile.open(fileobj=inject._Reader(chunks), mode='r|') as tar:
-        assert tar.next().size == 1000
-
-
 def image_meta(**properties):
     return types.SimpleNamespace(properties=properties)
 

@@ -1,5 +1,5 @@
-"""The order of a start's steps (sandbox, ports, guest), and pause and
-suspend taking a container's ports down.
+"""The order of a start's steps (sandbox, ports, guest), pause and
+suspend taking a container's ports down, and the guest's name servers.
 
 What a tenant sees of it (no answer while paused, the same address after)
 is the functional tests' (tests/functional/test_network.py); here the
@@ -7,10 +7,12 @@ order of the steps and what a failure leaves, with the engine and the
 devices recorded.
 """
 
+from nova.network import model
 import pytest
 
 from novadocker import network
 from novadocker import vif as vifs
+from tests.unit import test_vif
 
 PORTS = ('ce531f90-199f-48c0-816c-13e38010b442',
          '7d1f0a36-5b2e-4c4a-9f0e-2b8f5a6c1d93')
@@ -165,3 +167,38 @@ def test_a_start_of_a_running_guest_only_plugs_what_it_lacks():
               lambda: recorder.steps.append('guest'))
     assert ['sandbox', ('plug', PORTS[1]), ('up', PORTS[0]),
             ('up', PORTS[1])] == recorder.steps
+
+
+def test_the_sandbox_gets_the_ports_name_servers_and_ipv6():
+    net = instance_network(Recorder())
+    settings = net._sandbox_settings(
+        FakeInstance(), model.NetworkInfo([test_vif.make_vif()]))
+    assert ['10.10.0.53'] == settings['dns']
+    assert '0' == settings['sysctls']['net.ipv6.conf.default.disable_ipv6']
+
+
+def test_without_ports_docker_keeps_its_resolv_conf():
+    assert {} == network.dns_settings([])
+
+
+def test_subnets_without_an_address_of_the_port_do_not_count():
+    vif = test_vif.make_vif()
+    for subnet in vif['network']['subnets']:
+        subnet['ips'] = []
+    assert [] == network.dns_servers([vif])
+
+
+def test_ports_servers_replace_what_docker_wrote():
+    assert ['10.10.0.53'] == network.nameservers(
+        ['8.8.8.8', '10.10.0.53'], [test_vif.make_vif()])
+
+
+def test_without_port_servers_only_dropped_ones_go():
+    assert ['192.0.2.1'] == network.nameservers(
+        ['192.0.2.1', '10.10.0.53'], [], dropped={'10.10.0.53'})
+
+
+def test_resolv_conf_servers():
+    assert ['10.0.0.1', 'fd00::1'] == network.resolv_conf_servers(
+        '# nameserver 9.9.9.9\nsearch example.org\n'
+        'nameserver 10.0.0.1\nnameserver  fd00::1\nnameserver\n')

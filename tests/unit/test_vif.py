@@ -1,4 +1,4 @@
-"""What the driver makes of network_info: names, addresses, routes, DNS."""
+"""What the driver makes of a port: names, addresses, routes."""
 
 import os
 import socket
@@ -65,36 +65,10 @@ class TestAddressing(testtools.TestCase):
 
 class TestContainerSettings(testtools.TestCase):
 
-    def test_dns_from_subnets_and_ipv6_on(self):
-        settings = vifs.container_settings(model.NetworkInfo([make_vif()]))
-        self.assertEqual(['10.10.0.53'], settings['dns'])
+    def test_ipv6_on(self):
+        settings = vifs.container_settings()
         self.assertEqual('0', settings['sysctls'][
             'net.ipv6.conf.default.disable_ipv6'])
-
-    def test_without_ports_docker_keeps_its_resolv_conf(self):
-        self.assertNotIn('dns', vifs.container_settings([]))
-
-
-class TestNameServers(testtools.TestCase):
-
-    def test_subnets_without_an_address_of_the_port_do_not_count(self):
-        vif = make_vif()
-        for subnet in vif['network']['subnets']:
-            subnet['ips'] = []
-        self.assertEqual([], vifs.dns_servers([vif]))
-
-    def test_ports_servers_replace_what_docker_wrote(self):
-        self.assertEqual(['10.10.0.53'], vifs.nameservers(
-            ['8.8.8.8', '10.10.0.53'], [make_vif()]))
-
-    def test_without_port_servers_only_dropped_ones_go(self):
-        self.assertEqual(['192.0.2.1'], vifs.nameservers(
-            ['192.0.2.1', '10.10.0.53'], [], dropped={'10.10.0.53'}))
-
-    def test_resolv_conf_servers(self):
-        self.assertEqual(['10.0.0.1', 'fd00::1'], vifs.resolv_conf_servers(
-            '# nameserver 9.9.9.9\nsearch example.org\n'
-            'nameserver 10.0.0.1\nnameserver  fd00::1\nnameserver\n'))
 
 
 class TestEvents(testtools.TestCase):

@@ -3,7 +3,7 @@
 os-brick connects each volume to the host with the connector for its
 ``driver_volume_type`` (as Nova's libvirt driver does), which gives a block
 device; its file system is mounted below the instance's directory (see
-``mounts``) under the name Nova gave the device, so that the guest finds
+``layout``) under the name Nova gave the device, so that the guest finds
 ``/dev/vdb`` at ``/mnt/volumes/vdb``.
 """
 
@@ -20,8 +20,9 @@ from os_brick.initiator import connector
 from oslo_log import log as logging
 
 from novadocker import conf
-from novadocker import mounts
+from novadocker import mountinfo
 from novadocker import userns
+from novadocker.volume import layout
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def guest_name(device_name):
 
 
 def guest_path(device_name):
-    return '%s/%s' % (mounts.GUEST_PATH, guest_name(device_name))
+    return '%s/%s' % (layout.GUEST_PATH, guest_name(device_name))
 
 
 def volume_id(connection_info):
@@ -78,7 +79,7 @@ def boot_refusal(block_device_info):
                     'root file system is its image, and the engine cannot '
                     'use a block device for it. Boot from an image and '
                     'attach the volume (it appears at %s/<device name>)'
-                    % mounts.GUEST_PATH)
+                    % layout.GUEST_PATH)
         reason = refusal(bdm['connection_info'] or {})
         if reason:
             return 'volume %s: %s' % (bdm.volume_id, reason)
@@ -118,10 +119,10 @@ class InstanceVolumes:
 
         Makes ``volumes_path`` a shared mount if it is not one yet.
         """
-        if mounts.is_shared(self.root):
+        if mountinfo.is_shared(self.root):
             return None
         try:
-            mounts.prepare_root(self.root)
+            layout.prepare_root(self.root)
         except Exception as e:
             return ('%s ([docker] volumes_path) is not a shared mount point '
                     'and could not be made one: %s' % (self.root, e))
@@ -151,12 +152,12 @@ class InstanceVolumes:
         None where volumes cannot reach containers (nova-compute said why
         at start): attaching to such a container is refused.
         """
-        if not mounts.is_shared(self.root):
+        if not mountinfo.is_shared(self.root):
             return {}
-        return mounts.container_settings(self.root, instance.uuid)
+        return layout.container_settings(self.root, instance.uuid)
 
     def _target(self, instance, device_name):
-        return os.path.join(mounts.instance_dir(self.root, instance.uuid),
+        return os.path.join(layout.instance_dir(self.root, instance.uuid),
                             guest_name(device_name))
 
     # -- one volume ------------------------------------------------------
@@ -171,10 +172,10 @@ class InstanceVolumes:
         """
         vol = volume_id(connection_info)
         reason = refusal(connection_info, encryption) or self.unready()
-        if reason is None and container is not None and not mounts.has_bind(
+        if reason is None and container is not None and not layout.has_bind(
                 container):
             reason = ('the container was created without %s; rebuild the '
-                      'server to attach volumes' % mounts.GUEST_PATH)
+                      'server to attach volumes' % layout.GUEST_PATH)
         try:
             target = self._target(instance, mountpoint)
         except ValueError as e:
@@ -182,10 +183,10 @@ class InstanceVolumes:
         if reason:
             raise exception.VolumeAttachFailed(volume_id=vol, reason=reason)
         device = self._connect(connection_info, vol)
-        if mounts.mounted(target):
+        if mountinfo.mounted(target):
             # Connected again (after a host boot the device may be new),
             # but mounted already: at a start, or a stale mount.
-            if mounts.holds(target, device):
+            if mountinfo.holds(target, device):
                 LOG.info('Volume %s is already mounted at %s', vol, target,
                          instance=instance)
                 return False
@@ -194,7 +195,7 @@ class InstanceVolumes:
                 volume_id=vol, reason='another file system is mounted at '
                 '%s on the host' % target)
         try:
-            mounts.mount(target, device, read_only(connection_info),
+            layout.mount(target, device, read_only(connection_info),
                          CONF.docker.blank_volume_filesystem
                          if CONF.docker.format_blank_volumes else None,
                          self._idmap)
@@ -228,8 +229,8 @@ class InstanceVolumes:
             mounted and connected, and Nova keeps it attached.
         """
         try:
-            mounts.unmount(self._target(instance, mountpoint))
-        except mounts.Busy:
+            layout.unmount(self._target(instance, mountpoint))
+        except layout.Busy:
             raise exception.DeviceDetachFailed(
                 device=guest_path(mountpoint),
                 reason='the guest is using it (a process has a file open '
@@ -272,7 +273,7 @@ class InstanceVolumes:
         for bdm in _connected(block_device_info):
             self.detach(bdm['connection_info'], instance,
                         bdm['mount_device'])
-        mounts.remove_instance_dir(self.root, instance.uuid)
+        layout.remove_instance_dir(self.root, instance.uuid)
 
     @staticmethod
     def _quietly(call, *args):

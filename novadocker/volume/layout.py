@@ -7,101 +7,44 @@ so a file system mounted later at ``<volumes_path>/<uuid>/vdb`` appears in
 the running container at ``/mnt/volumes/vdb`` at once, and leaves it when
 it is unmounted. The guest cannot create anything in ``/mnt/volumes``
 itself: no name it makes there can become a mount point on the host.
+
+A volume's device is mounted as the file system it holds, one of
+``volume.FILESYSTEMS``; a blank one gets one only where the operator
+allows it, and anything else is refused.
 """
 
 import errno
 import os
-import re
 
 import docker.types
 from oslo_log import log as logging
 
+from novadocker import mountinfo
 from novadocker import privsep
+from novadocker import volume
 
 LOG = logging.getLogger(__name__)
 
-MOUNTINFO = '/proc/self/mountinfo'
 GUEST_PATH = '/mnt/volumes'
-FILESYSTEMS = privsep.FILESYSTEMS
 # 'an ext4, xfs or btrfs file system'
 ANY_FILESYSTEM = 'an %s or %s file system' % (
-    ', '.join(FILESYSTEMS[:-1]), FILESYSTEMS[-1])
-_ESCAPE = re.compile(r'\\([0-7]{3})')
+    ', '.join(volume.FILESYSTEMS[:-1]), volume.FILESYSTEMS[-1])
 
 
 class Busy(Exception):
     """The guest uses the volume: a file open or a working directory."""
 
 
-def _unescape(field):
-    """mountinfo writes space, tab, newline and backslash as \\ooo."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
+def prepare_root(root, table=mountinfo.MOUNTINFO):
+    """Make ``root`` exist and be a shared mount point.
 
-
-def table(mountinfo=MOUNTINFO):
-    """(mount point, optional fields, file system type, device number as
-    'major:minor') of each mount."""
-    found = []
-    with open(mountinfo) as f:
-        for line in f:
-            fields = line.split()
-            if '-' not in fields[6:]:
-                continue
-            separator = fields.index('-', 6)
-            found.append((_unescape(fields[4]), fields[6:separator],
-                          fields[separator + 1], fields[2]))
-    return found
-
-
-def fs_type(path, mountinfo=MOUNTINFO):
-    """The type of the file system mounted at ``path`` (the last one)."""
-    target = os.path.realpath(path)
-    types = [kind for point, _, kind, _ in table(mountinfo)
-             if point == target]
-    return types[-1] if types else None
-
-
-def mounted(path, mountinfo=MOUNTINFO):
-    """Is ``path`` a mount point?"""
-    return fs_type(path, mountinfo) is not None
-
-
-def is_shared(path, mountinfo=MOUNTINFO):
-    """Is ``path`` itself a mount point, in a peer group (``shared:N``)?
-
-    Docker only checks that a bind's source is "shared or slave"; a slave
-    mount passes, but new mounts below it never reach the containers.
+    :param table: the mount table to read (see ``mountinfo``).
     """
-    target = os.path.realpath(path)
-    tags = [optional for point, optional, _, _ in table(mountinfo)
-            if point == target]
-    return bool(tags) and any(t.startswith('shared:') for t in tags[-1])
-
-
-def holds(path, device, mountinfo=MOUNTINFO):
-    """Is the file system mounted at ``path`` the one on ``device``?"""
-    target = os.path.realpath(path)
-    rdev = os.stat(device).st_rdev
-    number = '%d:%d' % (os.major(rdev), os.minor(rdev))
-    numbers = [n for point, _, _, n in table(mountinfo) if point == target]
-    return bool(numbers) and numbers[-1] == number
-
-
-def below(path, mountinfo=MOUNTINFO):
-    """Mount points strictly below ``path``, deepest first."""
-    prefix = os.path.realpath(path).rstrip('/') + '/'
-    points = {point for point, _, _, _ in table(mountinfo)
-              if point.startswith(prefix)}
-    return sorted(points, key=lambda p: (-p.count('/'), p))
-
-
-def prepare_root(root, mountinfo=MOUNTINFO):
-    """Make ``root`` exist and be a shared mount point."""
     os.makedirs(root, mode=0o755, exist_ok=True)
     root = os.path.realpath(root)
-    if not is_shared(root, mountinfo):
+    if not mountinfo.is_shared(root, table):
         privsep.make_shared_mount(root)
-    if not is_shared(root, mountinfo):
+    if not mountinfo.is_shared(root, table):
         raise RuntimeError('%s is not a shared mount after "mount --bind '
                            '%s %s; mount --make-rshared %s": volumes would '
                            'not reach the containers' % ((root,) * 4))
@@ -142,7 +85,7 @@ def mount(target, device, read_only, format_as=None, idmap=None):
         idmapped mount), or None.
     :raises ValueError: with what the user can do, when the device is
         blank (and may not be formatted) or holds something else than a
-        file system of FILESYSTEMS.
+        file system of volume.FILESYSTEMS.
     """
     found = privsep.probe_volume(device)
     kind = found.get('TYPE')
@@ -158,7 +101,7 @@ def mount(target, device, read_only, format_as=None, idmap=None):
                  format_as, device)
         privsep.format_volume(device, format_as)
         kind = format_as
-    elif kind not in FILESYSTEMS:
+    elif kind not in volume.FILESYSTEMS:
         raise ValueError('it holds %s, not %s: refused' % (
             describe(found), ANY_FILESYSTEM))
     os.makedirs(target, mode=0o755, exist_ok=True)
@@ -185,7 +128,7 @@ def unmount(target):
 
     :raises Busy: while anything uses it; it stays mounted.
     """
-    if mounted(target):
+    if mountinfo.mounted(target):
         try:
             privsep.unmount_volume(target)
         except OSError as e:
@@ -203,7 +146,7 @@ def remove_instance_dir(root, instance_uuid):
     anything the guest could not have written) is never deleted.
     """
     directory = instance_dir(root, instance_uuid)
-    for point in below(directory):
+    for point in mountinfo.below(directory):
         LOG.warning('Unmounting %s, which no attached volume named', point)
         unmount(point)
     if os.path.isdir(directory):

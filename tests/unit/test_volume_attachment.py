@@ -2,7 +2,7 @@
 
 import pytest
 
-from novadocker import volumes
+from novadocker.volume import attachment
 
 ROOT_DEVICE = '/dev/vda'
 
@@ -29,8 +29,8 @@ def block_device_info(*bdms):
     ('/dev/xvdaa', 'xvdaa'), ('/dev/vdb1', 'vdb1'),
 ])
 def test_guest_name_is_the_device_name(device, name):
-    assert volumes.guest_name(device) == name
-    assert volumes.guest_path(device) == '/mnt/volumes/' + name
+    assert attachment.guest_name(device) == name
+    assert attachment.guest_path(device) == '/mnt/volumes/' + name
 
 
 @pytest.mark.parametrize('device', [
@@ -39,28 +39,28 @@ def test_guest_name_is_the_device_name(device, name):
 ])
 def test_guest_name_refuses_what_is_not_one_name(device):
     with pytest.raises(ValueError, match='is not a name like /dev/vdb'):
-        volumes.guest_name(device)
+        attachment.guest_name(device)
 
 
 def test_read_only_is_cinders_access_mode():
-    assert volumes.read_only({'data': {'access_mode': 'ro'}})
-    assert not volumes.read_only({'data': {'access_mode': 'rw'}})
-    assert not volumes.read_only({'data': {}})
+    assert attachment.read_only({'data': {'access_mode': 'ro'}})
+    assert not attachment.read_only({'data': {'access_mode': 'rw'}})
+    assert not attachment.read_only({'data': {}})
 
 
 def test_encrypted_and_multiattach_volumes_are_refused():
     plain = {'driver_volume_type': 'iscsi', 'data': {}}
-    assert volumes.refusal(plain) is None
-    assert 'encrypted' in volumes.refusal(
+    assert attachment.refusal(plain) is None
+    assert 'encrypted' in attachment.refusal(
         {'driver_volume_type': 'iscsi', 'data': {'encrypted': True}})
-    assert 'encrypted' in volumes.refusal(plain, {'provider': 'luks'})
-    assert 'multi-attach' in volumes.refusal(dict(plain, multiattach=True))
+    assert 'encrypted' in attachment.refusal(plain, {'provider': 'luks'})
+    assert 'multi-attach' in attachment.refusal(dict(plain, multiattach=True))
 
 
 def test_boot_with_data_volumes_is_accepted():
-    assert volumes.boot_refusal(None) is None
-    assert volumes.boot_refusal(block_device_info()) is None
-    assert volumes.boot_refusal(block_device_info(
+    assert attachment.boot_refusal(None) is None
+    assert attachment.boot_refusal(block_device_info()) is None
+    assert attachment.boot_refusal(block_device_info(
         Bdm('/dev/vdb', boot_index=-1), Bdm('/dev/vdc'))) is None
 
 
@@ -71,12 +71,12 @@ def test_boot_with_data_volumes_is_accepted():
     Bdm('/dev/vdb', boot_index=0),
 ])
 def test_boot_from_volume_is_refused(bdm):
-    reason = volumes.boot_refusal(block_device_info(bdm))
+    reason = attachment.boot_refusal(block_device_info(bdm))
     assert 'booting from a volume is not supported' in reason
     assert '/mnt/volumes' in reason
 
 
 def test_boot_with_an_encrypted_volume_names_it():
-    reason = volumes.boot_refusal(block_device_info(
+    reason = attachment.boot_refusal(block_device_info(
         Bdm('/dev/vdb'), Bdm('/dev/vdc', volume_id='vol-2', encrypted=True)))
     assert reason.startswith('volume vol-2: encrypted volumes')
