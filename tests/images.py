@@ -13,8 +13,6 @@ import io
 import json
 import lzma
 import os
-import shutil
-import subprocess
 import tarfile
 
 import docker.errors
@@ -186,16 +184,3 @@ def build_distinct_tarball(client, path, name, command, files=None):
         return save(client, ref, path)
     finally:
         client.images.remove(ref, force=True)
-
-
-def build_static(directory, name):
-    """tests/<name>.c as a static binary, or None without a C compiler
-    and a static libc (Debian's gcc and libc6-dev)."""
-    compiler = shutil.which(os.environ.get('CC', 'cc'))
-    if not compiler:
-        return None
-    source = os.path.join(os.path.dirname(__file__), name + '.c')
-    path = os.path.join(directory, name)
-    done = subprocess.run([compiler, '-static', '-O2', '-o', path, source],
-                          capture_output=True)
-    return path if done.returncode == 0 else None
