@@ -32,7 +32,7 @@ from oslo_utils import uuidutils
 
 # The [docker] options the tests set, registered before the driver loads.
 from novadocker import conf  # noqa: F401
-from tests import images as test_images
+from tests.fixtures import images as test_images
 
 CHUNK = 64 * 1024
 # Polls (half a second apart) for a boot to reach its state: 30 s.

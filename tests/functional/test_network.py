@@ -33,8 +33,8 @@ from oslo_utils import uuidutils
 
 from novadocker import conf  # noqa: F401 (registers [docker])
 from novadocker import privsep
+from tests.fixtures import private_engine
 from tests.functional import base
-from tests.functional import private_engine
 from tests.functional import test_userns
 
 BRIDGE = 'br-ndtest'

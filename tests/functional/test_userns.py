@@ -21,8 +21,8 @@ from nova.compute import power_state
 from novadocker import conf
 from novadocker import lxcfs
 from novadocker import mounts
+from tests.fixtures import private_engine
 from tests.functional import base
-from tests.functional import private_engine
 from tests.functional import test_guest_power
 from tests.functional import test_volumes
 

@@ -8,7 +8,7 @@ import pytest
 from novadocker import compressed
 from novadocker import image
 from novadocker import tarball
-from tests import images as test_images
+from tests.fixtures import images as test_images
 from tests.unit import test_tarball
 
 COMPRESS = test_images.COMPRESS

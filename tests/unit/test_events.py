@@ -16,8 +16,8 @@ import pytest
 from novadocker import conf
 from novadocker import engine
 from novadocker import events
-from tests import engine_proxy
-from tests import images
+from tests.fixtures import engine_proxy
+from tests.fixtures import images
 
 WAIT = 30
 
