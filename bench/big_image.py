@@ -12,7 +12,7 @@ import os
 import subprocess
 import tarfile
 
-from tests import images as test_images
+from tests.fixtures import images as test_images
 
 CHUNK = 4 * 1024 * 1024
 REF = 'novadocker-bench:big'

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -31,12 +32,14 @@ from oslo_utils import uuidutils
 
 # The [docker] options the tests set, registered before the driver loads.
 from novadocker import conf  # noqa: F401
-from tests import images as test_images
+from tests.fixtures import images as test_images
 
 CHUNK = 64 * 1024
 # Polls (half a second apart) for a boot to reach its state: 30 s.
 BOOT_RETRIES = 60
 _TARBALLS = {}
+# The C programs that tests put into guests (put_program).
+PROGRAMS = os.path.join(os.path.dirname(__file__), 'programs')
 # What the driver reads under /sys, which Nova's harness poisons: the CPU
 # topology, where /proc/cpuinfo does not give it (not on x86).
 SYS_READ_BY_DRIVER = '/sys/devices/system/cpu'
@@ -63,6 +66,19 @@ def tarballs():
         if cirros:
             _TARBALLS['cirros'] = cirros
     return _TARBALLS
+
+
+def build_static(directory, name):
+    """programs/<name>.c as a static binary in ``directory``, or None
+    without a C compiler and a static libc (Debian's gcc and libc6-dev)."""
+    compiler = shutil.which(os.environ.get('CC', 'cc'))
+    if not compiler:
+        return None
+    source = os.path.join(PROGRAMS, name + '.c')
+    path = os.path.join(directory, name)
+    done = subprocess.run([compiler, '-static', '-O2', '-o', path, source],
+                          capture_output=True)
+    return path if done.returncode == 0 else None
 
 
 # Nova's test base replaces privsep's channel with one that fails; tests
@@ -313,12 +329,13 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         return sandbox
 
     def put_program(self, server, name, mode=0o755):
-        """tests/<name>.c, built statically, into the guest as /bin/<name>,
-        root's with ``mode``; the test skips without a compiler."""
-        program = test_images.build_static(self.workdir, name)
+        """programs/<name>.c, built statically, into the guest as
+        /bin/<name>, root's with ``mode``; the test skips without a
+        compiler."""
+        program = build_static(self.workdir, name)
         if program is None:
             self.skipTest('needs a C compiler and a static libc (gcc, '
-                          'libc6-dev) to build tests/%s.c' % name)
+                          'libc6-dev) to build %s.c in %s' % (name, PROGRAMS))
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode='w') as tar:
             info = tar.gettarinfo(program, arcname='bin/' + name)

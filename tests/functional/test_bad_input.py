@@ -6,8 +6,8 @@ import fixtures
 
 from novadocker import engine
 from novadocker import sandbox
+from tests.fixtures import engine_proxy
 from tests.functional import base
-from tests import engine_proxy
 
 
 class TestBadImages(base.DockerDriverTestCase):

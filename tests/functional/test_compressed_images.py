@@ -6,8 +6,8 @@ import os
 
 import docker.errors
 
+from tests.fixtures import images as test_images
 from tests.functional import base
-from tests import images as test_images
 
 # The guest says which archive its layer came from.
 COMMAND = ['/bin/sh', '-c', 'echo "booted from $(cat /etc/archive)"; '

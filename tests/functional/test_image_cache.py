@@ -14,9 +14,9 @@ from nova import context as nova_context
 from nova import objects
 
 from novadocker import driver
+from tests.fixtures import images as test_images
+from tests.fixtures import private_engine
 from tests.functional import base
-from tests.functional import private_engine
-from tests import images as test_images
 
 # Longer than the test: nothing is old enough to go.
 AN_HOUR = 3600

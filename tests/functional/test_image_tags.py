@@ -21,9 +21,9 @@ import docker.errors
 import fixtures
 from oslo_utils import uuidutils
 
+from tests.fixtures import engine_proxy
+from tests.fixtures import images as test_images
 from tests.functional import base
-from tests import engine_proxy
-from tests import images as test_images
 
 ATTACKER_COMMAND = ['/bin/sh', '-c', 'echo attacker booted; '
                     'while true; do sleep 1 & wait $!; done']

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives import serialization
 from nova.tests.functional.api import client as api_client
 
+from tests.fixtures import images as test_images
 from tests.functional import base
-from tests import images as test_images
 
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)

@@ -6,8 +6,8 @@ import signal
 from nova.compute import power_state
 
 from novadocker import conf
+from tests.fixtures import images as test_images
 from tests.functional import base
-from tests import images as test_images
 
 CONF = conf.CONF
 

@@ -33,9 +33,9 @@ from oslo_utils import uuidutils
 
 from novadocker import conf  # noqa: F401 (registers [docker])
 from novadocker import privsep
+from tests.fixtures import private_engine
 from tests.functional import base
-from tests.functional import private_engine
-from tests.functional import test_userns
+from tests.functional import userns_base
 
 BRIDGE = 'br-ndtest'
 OVSDB = 'unix:/var/run/openvswitch/db.sock'
@@ -1119,7 +1119,7 @@ class TestGuestRootWithoutRemap(NetworkTestCase):
         self.assertIn('Operation not permitted', out)
 
 
-class TestUsernsRemap(test_userns.RemappedEngine, NetworkTestCase):
+class TestUsernsRemap(userns_base.RemappedEngine, NetworkTestCase):
     """Ports and name servers of guests whose root is an unprivileged host
     user: their network namespaces belong to the containers' user
     namespaces, and the engine's resolv.conf of each to that user."""

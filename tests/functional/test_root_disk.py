@@ -15,8 +15,8 @@ import tempfile
 
 import fixtures
 
+from tests.fixtures import private_engine
 from tests.functional import base
-from tests.functional import private_engine
 
 GIB = 1024 ** 3
 # Sparse: takes on the host only what the guests write.

@@ -11,8 +11,6 @@ servers) is in test_network's ``TestUsernsRemap``.
 
 import json
 import os
-import re
-import shutil
 import tarfile
 
 import fixtures
@@ -22,20 +20,11 @@ from novadocker import conf
 from novadocker import lxcfs
 from novadocker.volume import layout
 from tests.functional import base
-from tests.functional import private_engine
-from tests.functional import test_guest_power
-from tests.functional import test_volumes
+from tests.functional import guest_power_base
+from tests.functional import userns_base
+from tests.functional import volumes_base
 
 CONF = conf.CONF
-
-
-def host_ids(pid):
-    """The real uid and gid of a host process, from /proc/<pid>/status."""
-    with open('/proc/%d/status' % pid) as f:
-        status = f.read()
-    uid = re.search(r'^Uid:\s+(\d+)', status, re.M).group(1)
-    gid = re.search(r'^Gid:\s+(\d+)', status, re.M).group(1)
-    return int(uid), int(gid)
 
 
 def uploaded_owner(tarball, name):
@@ -53,38 +42,7 @@ def uploaded_owner(tarball, name):
     return None
 
 
-class RemappedEngine:
-    """A private engine with ``--userns-remap=default`` for the test."""
-
-    def _setup_compute_service(self):
-        if not shutil.which('dockerd'):
-            self.skipTest('needs dockerd to run an engine of its own')
-        if os.geteuid() != 0:
-            self.skipTest('dockerd --userns-remap needs root')
-        try:
-            self.engine = self.useFixture(private_engine.PrivateEngine(
-                userns_remap='default'))
-        except fixtures.MultipleExceptions as e:
-            # Such as a machine where the engine cannot add dockremap.
-            self.skipTest('dockerd --userns-remap=default does not start '
-                          'here: %s' % e.args[0][1])
-        self.docker = self.engine.client
-        self.flags(api_url=self.engine.url, group='docker')
-        return super()._setup_compute_service()
-
-    def mapped_root(self):
-        """The host (uid, gid) of the guests' root, as the engine says."""
-        root = os.path.basename(self.docker.info()['DockerRootDir'])
-        uid, gid = root.split('.')
-        return int(uid), int(gid)
-
-    def host_process(self, server):
-        """(pid, host uid, host gid) of the guest's init."""
-        pid = self.container(server).attrs['State']['Pid']
-        return (pid,) + host_ids(pid)
-
-
-class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
+class TestUsernsRemap(userns_base.RemappedEngine, base.DockerDriverTestCase):
 
     def _setup_compute_service(self):
         # The domain name of an FQDN hostname, after each start.
@@ -235,7 +193,8 @@ class TestUsernsRemap(RemappedEngine, base.DockerDriverTestCase):
             self.images.paths[snapshot_id], 'root/data.txt'))
 
 
-class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
+class TestUsernsVolumes(userns_base.RemappedEngine,
+                        volumes_base.VolumeTestCase):
 
     def owner_in_guest(self, server, path):
         code, out = self.sh(server, 'ls -lnd %s' % path)
@@ -247,7 +206,7 @@ class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
         server = self.boot()
         volume_id, loop = self.volume(None)
         self.attach(server, volume_id)
-        where = test_volumes.GUEST_VOLUMES + '/vdb'
+        where = volumes_base.GUEST_VOLUMES + '/vdb'
         self.assertEqual(['0', '0'], self.owner_in_guest(server, where))
         self.assertEqual((0, ''), self.sh(
             server, 'echo new > %s/f && mkdir %s/d' % (where, where)))
@@ -267,7 +226,7 @@ class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
             os.mkdir(os.path.join(mounted, 'home'))
             os.chown(os.path.join(mounted, 'home'), 1000, 1000)
         self.attach(server, volume_id)
-        where = test_volumes.GUEST_VOLUMES + '/vdb'
+        where = volumes_base.GUEST_VOLUMES + '/vdb'
         self.assertEqual(['0', '0'],
                          self.owner_in_guest(server, where + '/data.txt'))
         self.assertEqual(['1000', '1000'],
@@ -288,8 +247,8 @@ class TestUsernsVolumes(RemappedEngine, test_volumes.VolumeTestCase):
             self.assertEqual((1000, 1000), (st.st_uid, st.st_gid))
 
 
-class TestUsernsGuestPower(RemappedEngine,
-                           test_guest_power.GuestPowerTestCase):
+class TestUsernsGuestPower(userns_base.RemappedEngine,
+                           guest_power_base.GuestPowerTestCase):
     """The guest's own reboot(2): CAP_SYS_BOOT of its user namespace."""
 
     def test_guest_reboot_and_poweroff_as_the_remapped_root(self):

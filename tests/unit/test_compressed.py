@@ -8,8 +8,8 @@ import pytest
 from novadocker import compressed
 from novadocker import image
 from novadocker import tarball
-from tests import images as test_images
-from tests.unit import test_tarball
+from tests.fixtures import images as test_images
+from tests.fixtures import tarballs
 
 COMPRESS = test_images.COMPRESS
 FORMATS = sorted(COMPRESS)
@@ -17,7 +17,7 @@ FORMATS = sorted(COMPRESS)
 
 def plain(data, size=65536):
     return b''.join(compressed.plain_tar(
-        'img', test_tarball.chunks(data, size)))
+        'img', tarballs.chunks(data, size)))
 
 
 def refused(data, message):
@@ -29,21 +29,21 @@ def refused(data, message):
 
 
 def test_a_plain_tarball_passes_unchanged():
-    data = test_tarball.saved()
+    data = tarballs.saved()
     assert plain(data) == data
 
 
 @pytest.mark.parametrize('name', FORMATS)
 @pytest.mark.parametrize('size', [1, 7, 65536])
 def test_each_format_gives_the_tarball(name, size):
-    data = test_tarball.saved()
+    data = tarballs.saved()
     assert plain(COMPRESS[name](data), size) == data
 
 
 @pytest.mark.parametrize('name', FORMATS)
 def test_concatenated_streams_give_the_whole_tarball(name):
     # As pigz, pbzip2 and pzstd write them.
-    data = test_tarball.saved()
+    data = tarballs.saved()
     half = len(data) // 2
     assert plain(COMPRESS[name](data[:half]) +
                  COMPRESS[name](data[half:])) == data
@@ -51,19 +51,19 @@ def test_concatenated_streams_give_the_whole_tarball(name):
 
 @pytest.mark.parametrize('name', FORMATS)
 def test_the_tags_go_and_the_hash_is_that_of_the_compressed_bytes(name):
-    data = COMPRESS[name](test_tarball.saved())
-    stream = image.VerifiedStream('img', test_tarball.chunks(data), {
+    data = COMPRESS[name](tarballs.saved())
+    stream = image.VerifiedStream('img', tarballs.chunks(data), {
         'os_hash_algo': 'sha512',
         'os_hash_value': hashlib.sha512(data).hexdigest()})
     out = b''.join(tarball.Untagged(
         'img', compressed.plain_tar('img', stream)))
-    assert out == test_tarball.untag(test_tarball.saved())
+    assert out == tarballs.untag(tarballs.saved())
 
 
 @pytest.mark.parametrize('name', FORMATS)
 def test_no_manifest_goes_out_when_the_hash_fails(name):
-    data = COMPRESS[name](test_tarball.saved())
-    stream = image.VerifiedStream('img', test_tarball.chunks(data), {
+    data = COMPRESS[name](tarballs.saved())
+    stream = image.VerifiedStream('img', tarballs.chunks(data), {
         'os_hash_algo': 'sha512', 'os_hash_value': '0' * 128})
     received = []
     with pytest.raises(exception.ImageUnacceptable) as e:
@@ -76,14 +76,14 @@ def test_no_manifest_goes_out_when_the_hash_fails(name):
 
 @pytest.mark.parametrize('name', FORMATS)
 def test_truncated_data_is_refused(name):
-    data = COMPRESS[name](test_tarball.saved())
+    data = COMPRESS[name](tarballs.saved())
     refused(data[:len(data) // 2], 'its %s-compressed data is truncated' %
             name)
 
 
 @pytest.mark.parametrize('name', FORMATS)
 def test_corrupt_data_is_refused(name):
-    data = bytearray(COMPRESS[name](test_tarball.saved()))
+    data = bytearray(COMPRESS[name](tarballs.saved()))
     middle = len(data) // 2
     data[middle:middle + 64] = b'\xff' * 64
     refused(bytes(data), 'its %s-compressed data is corrupt' % name)
@@ -91,7 +91,7 @@ def test_corrupt_data_is_refused(name):
 
 @pytest.mark.parametrize('name', FORMATS)
 def test_garbage_after_the_stream_is_refused(name):
-    data = COMPRESS[name](test_tarball.saved()) + b'\x01' * 1000
+    data = COMPRESS[name](tarballs.saved()) + b'\x01' * 1000
     refused(data, 'its %s-compressed data is corrupt' % name)
 
 
@@ -116,12 +116,12 @@ def test_an_unknown_format_is_refused_naming_what_it_is(data, found):
 
 
 def test_output_begins_before_the_input_ends():
-    data = test_tarball.saved()
+    data = tarballs.saved()
     packed = COMPRESS['gzip'](data)
     read = []
 
     def source():
-        for chunk in test_tarball.chunks(packed, 100):
+        for chunk in tarballs.chunks(packed, 100):
             read.append(chunk)
             yield chunk
     stream = compressed.plain_tar('img', source())
@@ -132,8 +132,8 @@ def test_output_begins_before_the_input_ends():
 @pytest.mark.parametrize('name', FORMATS)
 def test_a_bomb_comes_out_in_bounded_pieces(name):
     # Much more out than in, all the input in one chunk.
-    size = len(test_tarball.saved()) + (16 << 20)
-    bomb = COMPRESS[name](test_tarball.saved() + b'\0' * (16 << 20))
+    size = len(tarballs.saved()) + (16 << 20)
+    bomb = COMPRESS[name](tarballs.saved() + b'\0' * (16 << 20))
     assert len(bomb) < size // 100
     sizes = [len(piece) for piece in compressed.plain_tar('img', [bomb])]
     assert max(sizes) <= compressed.OUTPUT_MAX

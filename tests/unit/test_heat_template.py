@@ -15,7 +15,7 @@ import tarfile
 import pytest
 import yaml
 
-from tests import images
+from tests.fixtures import images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 TEMPLATE = os.path.join(ROOT, 'etc', 'heat', 'cirros-server.yaml')

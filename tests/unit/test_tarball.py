@@ -10,45 +10,7 @@ import pytest
 
 from novadocker import image
 from novadocker import tarball
-
-CONFIG = 'a' * 64 + '.json'
-LAYER = 'b' * 64 + '/layer.tar'
-
-
-def member(tar, name, data=b'', kind=tarfile.REGTYPE, linkname=''):
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = linkname
-    info.size = len(data) if kind == tarfile.REGTYPE else 0
-    tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
-
-
-def saved(extra=(), manifest=None, tags=('glance/victim:latest',),
-          fmt=tarfile.GNU_FORMAT):
-    """A tarball laid out as ``docker save`` writes it."""
-    buf = io.BytesIO()
-    if manifest is None:
-        manifest = [{'Config': CONFIG, 'RepoTags': list(tags),
-                     'Layers': [LAYER]}]
-    with tarfile.open(fileobj=buf, mode='w', format=fmt) as tar:
-        member(tar, CONFIG, b'{"config": {}}')
-        member(tar, LAYER.split('/')[0], kind=tarfile.DIRTYPE)
-        member(tar, LAYER, b'layer bytes' * 50000)
-        for args in extra:
-            member(tar, *args)
-        member(tar, 'manifest.json', json.dumps(manifest).encode())
-        member(tar, 'repositories', json.dumps(
-            {'glance/victim': {'latest': 'b' * 64}}).encode())
-    return buf.getvalue()
-
-
-def chunks(data, size=65536):
-    return [data[i:i + size] for i in range(0, len(data), size)]
-
-
-def untag(data, meta=None):
-    stream = image.VerifiedStream('img', chunks(data), meta or {})
-    return b''.join(tarball.Untagged('img', stream))
+from tests.fixtures import tarballs
 
 
 def members(data):
@@ -59,53 +21,54 @@ def members(data):
 
 def refused(data, message):
     with pytest.raises(exception.ImageUnacceptable) as e:
-        untag(data)
+        tarballs.untag(data)
     assert message in e.value.format_message()
 
 
 def test_no_tag_reaches_the_engine():
-    out = members(untag(saved()))
+    out = members(tarballs.untag(tarballs.saved()))
     assert 'repositories' not in out
     manifest = json.loads(out['manifest.json'][1])
-    assert manifest == [{'Config': CONFIG, 'RepoTags': [],
-                         'Layers': [LAYER]}]
-    assert b'glance/victim' not in untag(saved())
+    assert manifest == [{'Config': tarballs.CONFIG, 'RepoTags': [],
+                         'Layers': [tarballs.LAYER]}]
+    assert b'glance/victim' not in tarballs.untag(tarballs.saved())
 
 
 def test_layers_and_config_pass_unchanged():
-    original = members(saved())
-    out = members(untag(saved()))
-    for name in (CONFIG, LAYER):
+    original = members(tarballs.saved())
+    out = members(tarballs.untag(tarballs.saved()))
+    for name in (tarballs.CONFIG, tarballs.LAYER):
         assert out[name][1] == original[name][1]
-    assert out[LAYER.split('/')[0]][0].isdir()
+    assert out[tarballs.LAYER.split('/')[0]][0].isdir()
 
 
 def test_the_manifest_goes_out_after_every_layer():
-    names = [m.name for m in tarfile.open(
-        fileobj=io.BytesIO(untag(saved(extra=[('zzz', b'late')]))))]
+    out = tarballs.untag(tarballs.saved(extra=[('zzz', b'late')]))
+    names = [m.name for m in tarfile.open(fileobj=io.BytesIO(out))]
     assert names[-1] == 'manifest.json'
 
 
 @pytest.mark.parametrize('fmt', [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
 def test_names_longer_than_a_header_survive(fmt):
     long = 'c' * 64 + '/' + 'd' * 120
-    out = members(untag(saved(extra=[(long, b'x')], fmt=fmt)))
+    out = members(tarballs.untag(tarballs.saved(extra=[(long, b'x')],
+                                                fmt=fmt)))
     assert out[long][1] == b'x'
 
 
 @pytest.mark.parametrize('size', [1, 7, 511, 513, 100000])
 def test_any_chunking_of_the_input_gives_the_same_tarball(size):
-    data = saved()
-    stream = image.VerifiedStream('img', chunks(data, size), {})
-    assert b''.join(tarball.Untagged('img', stream)) == untag(data)
+    data = tarballs.saved()
+    stream = image.VerifiedStream('img', tarballs.chunks(data, size), {})
+    assert b''.join(tarball.Untagged('img', stream)) == tarballs.untag(data)
 
 
 def test_symbolic_links_between_layers_are_kept():
     link = 'e' * 64 + '/layer.tar'
-    out = members(untag(saved(extra=[(link, b'', tarfile.SYMTYPE,
-                                      '../' + LAYER)])))
+    out = members(tarballs.untag(tarballs.saved(extra=[
+        (link, b'', tarfile.SYMTYPE, '../' + tarballs.LAYER)])))
     assert out[link][0].issym()
-    assert out[link][0].linkname == '../' + LAYER
+    assert out[link][0].linkname == '../' + tarballs.LAYER
 
 
 def test_the_oci_index_loses_its_names():
@@ -115,8 +78,8 @@ def test_the_oci_index_loses_its_names():
             'io.containerd.image.name': 'glance/victim:latest',
             'org.opencontainers.image.ref.name': 'latest',
             'other': 'kept'}}]}
-    out = members(untag(saved(extra=[('index.json',
-                                      json.dumps(index).encode())])))
+    out = members(tarballs.untag(tarballs.saved(extra=[
+        ('index.json', json.dumps(index).encode())])))
     index = json.loads(out['index.json'][1])
     assert index['annotations'] == {}
     assert index['manifests'][0]['annotations'] == {'other': 'kept'}
@@ -125,54 +88,58 @@ def test_the_oci_index_loses_its_names():
 @pytest.mark.parametrize('name', ['./manifest.json', 'x/../manifest.json',
                                   '/manifest.json', 'manifest.json/'])
 def test_another_spelling_of_the_manifest_is_the_manifest(name):
-    refused(saved(extra=[(name, b'[{"RepoTags": ["glance/victim:x"]}]')]),
-            'it holds manifest.json twice')
+    refused(tarballs.saved(extra=[
+        (name, b'[{"RepoTags": ["glance/victim:x"]}]')]),
+        'it holds manifest.json twice')
 
 
 @pytest.mark.parametrize('name', ['./repositories', 'a/../repositories'])
 def test_another_spelling_of_repositories_is_left_out(name):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
-        member(tar, name, b'{"glance/victim": {"latest": "x"}}')
-        member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
-    out = members(untag(buf.getvalue()))
+        tarballs.member(tar, name, b'{"glance/victim": {"latest": "x"}}')
+        tarballs.member(tar, 'manifest.json',
+                        b'[{"Config": "c", "RepoTags": []}]')
+    out = members(tarballs.untag(buf.getvalue()))
     assert list(out) == ['manifest.json']
 
 
 def test_a_manifest_that_is_a_link_is_refused():
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
-        member(tar, 'tags.json', b'[{"RepoTags": ["glance/victim:latest"]}]')
-        member(tar, 'manifest.json', kind=tarfile.SYMTYPE,
-               linkname='tags.json')
+        tarballs.member(tar, 'tags.json',
+                        b'[{"RepoTags": ["glance/victim:latest"]}]')
+        tarballs.member(tar, 'manifest.json', kind=tarfile.SYMTYPE,
+                        linkname='tags.json')
     refused(buf.getvalue(), 'manifest.json is not a regular file')
 
 
 def test_a_manifest_written_through_a_link_is_refused():
-    refused(saved(extra=[('d', b'', tarfile.SYMTYPE, '.'),
-                         ('d/manifest.json', b'[]')]),
+    refused(tarballs.saved(extra=[('d', b'', tarfile.SYMTYPE, '.'),
+                                  ('d/manifest.json', b'[]')]),
             'd/manifest.json lies under a symbolic link')
 
 
 def test_devices_are_refused():
-    refused(saved(extra=[('dev', b'', tarfile.CHRTYPE)]),
+    refused(tarballs.saved(extra=[('dev', b'', tarfile.CHRTYPE)]),
             'dev is neither a file, a directory nor a link')
 
 
 def test_more_than_one_image_is_refused():
-    refused(saved(manifest=[{'Config': CONFIG}, {'Config': CONFIG}]),
+    refused(tarballs.saved(manifest=[{'Config': tarballs.CONFIG},
+                                     {'Config': tarballs.CONFIG}]),
             'it must hold exactly one image, it holds 2')
 
 
 def test_a_tarball_without_a_manifest_is_refused():
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
-        member(tar, 'repositories', b'{}')
+        tarballs.member(tar, 'repositories', b'{}')
     refused(buf.getvalue(), 'it has no manifest.json')
 
 
 def test_a_manifest_that_is_not_json_is_refused():
-    refused(saved(manifest='not a list'), 'is not a list of images')
+    refused(tarballs.saved(manifest='not a list'), 'is not a list of images')
 
 
 def test_garbage_is_refused():
@@ -180,13 +147,13 @@ def test_garbage_is_refused():
 
 
 def test_truncated_data_is_refused():
-    data = saved()
+    data = tarballs.saved()
     refused(data[:len(data) // 2], 'unexpected end of data')
 
 
 def test_nothing_of_the_manifest_goes_out_when_the_hash_fails():
-    data = saved()
-    stream = image.VerifiedStream('img', chunks(data), {
+    data = tarballs.saved()
+    stream = image.VerifiedStream('img', tarballs.chunks(data), {
         'os_hash_algo': 'sha512', 'os_hash_value': '0' * 128})
     received = []
     with pytest.raises(exception.ImageUnacceptable):
@@ -196,14 +163,15 @@ def test_nothing_of_the_manifest_goes_out_when_the_hash_fails():
 
 
 def test_a_matching_hash_lets_it_through():
-    data = saved()
+    data = tarballs.saved()
     meta = {'os_hash_algo': 'sha512',
             'os_hash_value': hashlib.sha512(data).hexdigest()}
-    assert 'manifest.json' in members(untag(data, meta))
+    assert 'manifest.json' in members(tarballs.untag(data, meta))
 
 
 def test_the_root_directory_entry_is_left_out():
-    out = members(untag(saved(extra=[('./', b'', tarfile.DIRTYPE)])))
+    out = members(tarballs.untag(tarballs.saved(extra=[
+        ('./', b'', tarfile.DIRTYPE)])))
     assert '' not in out and '.' not in out
     assert 'manifest.json' in out
 
@@ -214,8 +182,9 @@ def test_set_id_bits_are_dropped():
         info = tarfile.TarInfo('tool')
         info.mode = 0o4755
         tar.addfile(info, io.BytesIO(b''))
-        member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
-    assert members(untag(buf.getvalue()))['tool'][0].mode == 0o755
+        tarballs.member(tar, 'manifest.json',
+                        b'[{"Config": "c", "RepoTags": []}]')
+    assert members(tarballs.untag(buf.getvalue()))['tool'][0].mode == 0o755
 
 
 def test_a_huge_extended_header_is_refused_not_read():
@@ -230,6 +199,7 @@ def test_a_huge_repositories_file_is_skipped_in_pieces():
     data = b'{"glance/victim": {"latest": "' + b'x' * (4 << 20) + b'"}}'
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
-        member(tar, 'repositories', data)
-        member(tar, 'manifest.json', b'[{"Config": "c", "RepoTags": []}]')
-    assert list(members(untag(buf.getvalue()))) == ['manifest.json']
+        tarballs.member(tar, 'repositories', data)
+        tarballs.member(tar, 'manifest.json',
+                        b'[{"Config": "c", "RepoTags": []}]')
+    assert list(members(tarballs.untag(buf.getvalue()))) == ['manifest.json']
