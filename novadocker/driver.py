@@ -711,7 +711,7 @@ class DockerDriver(driver.ComputeDriver):
                                was_running)
             raise exception.InstanceFaultRollback(
                 inner_exception=exception.ResizeError(reason=str(e)))
-        return migration.disk_info(root)
+        return migration.disk_info(root, self.engine.client.info()['ID'])
 
     def _undo_migrate(self, instance, network_info, block_device_info,
                       was_running):
@@ -731,7 +731,8 @@ class DockerDriver(driver.ComputeDriver):
                          share_info=None):
         """The destination's part: the guest's container made from its
         root image with the new flavor, started as at boot."""
-        root = migration.root_image(disk_info)
+        root = migration.root_image(disk_info,
+                                    self.engine.client.info()['ID'])
         committed = migration.committed_bytes(
             self.engine.client.api.inspect_image(root))
         self.volumes.mount_all(instance, block_device_info)

@@ -86,17 +86,25 @@ def commit_root(client, container, instance):
     return reference
 
 
-def disk_info(root_image):
+def disk_info(root_image, engine_id):
     """What migrate_disk_and_power_off hands to finish_migration."""
-    return jsonutils.dumps({'root_image': root_image})
+    return jsonutils.dumps({'root_image': root_image, 'engine': engine_id})
 
 
-def root_image(info):
+def root_image(info, engine_id):
+    """The root image the source made, if this engine holds it."""
     try:
-        return jsonutils.loads(info)['root_image']
+        info = jsonutils.loads(info)
+        reference, source_engine = info['root_image'], info['engine']
     except (TypeError, ValueError, KeyError):
         raise exception.MigrationError(
             reason='the source gave no root image of the guest: %r' % info)
+    if source_engine != engine_id:
+        raise exception.MigrationError(
+            reason='the guest\'s root image %s is in the source\'s Docker '
+                   'engine, and moving it to a host with an engine of its '
+                   'own is not supported yet' % reference)
+    return reference
 
 
 def _names(instance_uuid):
