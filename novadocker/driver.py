@@ -699,6 +699,9 @@ class DockerDriver(driver.ComputeDriver):
         self.power_off(instance, timeout, retry_interval)
         try:
             root = migration.commit_root(client, container, instance)
+            sent = None
+            if dest != self.engine.host:
+                sent = migration.send_root(context, client, root, instance)
             # The ports and volumes go to the destination; a revert brings
             # them back.
             self.network.unplug(instance, network_info)
@@ -707,16 +710,18 @@ class DockerDriver(driver.ComputeDriver):
         except Exception as e:
             LOG.error('Resize or migration failed at the source: %s', e,
                       instance=instance)
-            self._undo_migrate(instance, network_info, block_device_info,
-                               was_running)
+            self._undo_migrate(context, instance, network_info,
+                               block_device_info, was_running)
             raise exception.InstanceFaultRollback(
                 inner_exception=exception.ResizeError(reason=str(e)))
-        return migration.disk_info(root, self.engine.client.info()['ID'])
+        return migration.disk_info(root, self.engine.identity(),
+                                   sent)
 
-    def _undo_migrate(self, instance, network_info, block_device_info,
-                      was_running):
+    def _undo_migrate(self, context, instance, network_info,
+                      block_device_info, was_running):
         """The guest as it was before a move that failed at the source."""
         client = self.engine.client
+        migration.forget_sent(context, instance)
         migration.restore_source(client, instance.uuid)
         migration.remove_root_images(client, instance.uuid)
         self.volumes.mount_all(instance, block_device_info)
@@ -731,10 +736,13 @@ class DockerDriver(driver.ComputeDriver):
                          share_info=None):
         """The destination's part: the guest's container made from its
         root image with the new flavor, started as at boot."""
-        root = migration.root_image(disk_info,
-                                    self.engine.client.info()['ID'])
-        committed = migration.committed_bytes(
-            self.engine.client.api.inspect_image(root))
+        client = self.engine.client
+        try:
+            root = migration.root_image(context, client, disk_info,
+                                        self.engine.identity())
+        finally:
+            migration.forget_sent(context, instance)
+        committed = migration.committed_bytes(client.api.inspect_image(root))
         self.volumes.mount_all(instance, block_device_info)
         try:
             container = self._create(instance, image_meta, root,
@@ -757,6 +765,7 @@ class DockerDriver(driver.ComputeDriver):
     def confirm_migration(self, context, migration_record, instance,
                           network_info):
         """At the source: the guest kept for a revert goes."""
+        migration.forget_sent(context, instance)
         migration.drop_source(self.engine.client, instance.uuid)
         migration.remove_root_images(self.engine.client, instance.uuid)
 
@@ -768,6 +777,7 @@ class DockerDriver(driver.ComputeDriver):
         kept guest back under its name, started if it ran. Also called by
         nova-compute's start for a move it left half done."""
         client = self.engine.client
+        migration.forget_sent(context, instance)
         migration.restore_source(client, instance.uuid)
         container = self.engine.get(instance)
         self.volumes.mount_all(instance, block_device_info)
@@ -781,10 +791,10 @@ class DockerDriver(driver.ComputeDriver):
     # both use one engine, which holds the guest's layers.
 
     def check_instance_shared_storage_local(self, context, instance):
-        return {'engine_id': self.engine.client.info()['ID']}
+        return {'engine_id': self.engine.identity()}
 
     def check_instance_shared_storage_remote(self, context, data):
-        return data.get('engine_id') == self.engine.client.info()['ID']
+        return data.get('engine_id') == self.engine.identity()
 
     def check_instance_shared_storage_cleanup(self, context, data):
         pass

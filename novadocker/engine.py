@@ -98,6 +98,13 @@ class Engine:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return container
 
+    def identity(self):
+        """What tells this engine from another: its ID (from a key that
+        engines of one host may share), host and data root."""
+        info = self.client.info()
+        return '%s:%s:%s' % (info.get('ID'), info.get('Name'),
+                             info.get('DockerRootDir'))
+
     def labels(self, instance):
         """The labels of an instance's containers."""
         return {UUID_LABEL: instance.uuid, NAME_LABEL: instance.name,

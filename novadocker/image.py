@@ -162,7 +162,9 @@ def cached(client, image_id):
         return None
 
 
-def _load(context, client, image_id):
+def _load(context, client, image_id, reference=None):
+    """Stream a Glance image into the engine, tagged ``reference`` (by
+    default the cache's tag for the Glance id)."""
     meta = IMAGE_API.get(context, image_id)
     check_formats(image_id, meta.get('container_format'),
                   meta.get('disk_format'))
@@ -198,30 +200,41 @@ def _load(context, client, image_id):
             reason='the tarball must hold exactly one image, it holds %d' %
                    len(loaded))
     engine_id = client.images.get(loaded[0]).id
-    client.api.tag(engine_id, '%s/%s' % (CACHE_REPOSITORY, image_id),
-                   'latest', force=True)
+    repository, _, tag = (reference or cache_ref(image_id)).rpartition(':')
+    client.api.tag(engine_id, repository, tag, force=True)
     LOG.info('Glance image %s (%d bytes) is engine image %s',
              image_id, stream.size, engine_id)
     return engine_id
+
+
+def load(context, client, image_id, reference):
+    """A Glance image that is not a boot's (a moving guest's root), loaded
+    and tagged ``reference``; its data checked as a boot's."""
+    with lockutils.lock(LOAD_LOCK):
+        return _load(context, client, image_id, reference)
+
+
+def upload(context, client, engine_image_id, image_id, metadata):
+    """Stream an engine image into a Glance image, with ``metadata``."""
+    # Nova's image API hands the data to glanceclient, which streams it
+    # by read(size).
+    IMAGE_API.update(context, image_id, dict(
+        metadata, container_format=CONTAINER_FORMAT, disk_format=DISK_FORMAT),
+        data=chunk_reader.ChunkReader(client.api.get_image(engine_image_id)),
+        purge_props=False)
 
 
 def upload_snapshot(context, client, engine_image_id, image_id, instance):
     """Stream an engine image into the Glance image Nova created for it."""
     metadata = {
         'status': 'active',
-        'container_format': CONTAINER_FORMAT,
-        'disk_format': DISK_FORMAT,
         'properties': {
             'image_location': 'snapshot',
             'image_state': 'available',
             'owner_id': instance.project_id,
         },
     }
-    # Nova's image API hands the data to glanceclient, which streams it
-    # by read(size).
-    data = chunk_reader.ChunkReader(client.api.get_image(engine_image_id))
-    IMAGE_API.update(context, image_id, metadata, data=data,
-                     purge_props=False)
+    upload(context, client, engine_image_id, image_id, metadata)
     # The snapshot is also the cached copy of the new Glance image.
     client.api.tag(engine_image_id, '%s/%s' % (CACHE_REPOSITORY, image_id),
                    'latest', force=True)

@@ -7,6 +7,12 @@ writable layer on top of its image: the instance's root image,
 The destination makes the guest's container from that image, with the new
 flavor, through the same create and start as a boot.
 
+A destination with an engine of its own gets the root image through
+Glance, as a private image of the guest's root that lives for the move
+only: the source uploads it (``send_root``), the destination loads it with
+the checks of a boot's image and deletes it (``fetch_root``,
+``forget_sent``); a confirm, a revert or a failure deletes it too.
+
 The source keeps its stopped container and sandbox for a revert, renamed
 ``<name>_resize`` as the libvirt driver keeps ``<instance dir>_resize``:
 a container or sandbox by another name than the instance's is not the
@@ -27,6 +33,7 @@ from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
 from novadocker import engine
+from novadocker import image as images
 from novadocker import sandbox
 
 LOG = logging.getLogger(__name__)
@@ -35,6 +42,10 @@ ROOT_REPOSITORY = 'nova-docker-root'
 # Bytes the guest wrote before its moves, now in its root image's layers.
 COMMITTED_LABEL = 'org.openstack.nova.root_committed'
 SOURCE_SUFFIX = '_resize'
+# The Glance image of a moving guest's root: in the image's properties, and
+# in the instance's system metadata while it exists.
+MOVE_PROPERTY = 'nova_docker_root_of'
+SENT_KEY = 'nova_docker_root_sent'
 GIB = 1024 ** 3
 
 
@@ -86,25 +97,64 @@ def commit_root(client, container, instance):
     return reference
 
 
-def disk_info(root_image, engine_id):
-    """What migrate_disk_and_power_off hands to finish_migration."""
-    return jsonutils.dumps({'root_image': root_image, 'engine': engine_id})
+def disk_info(root_image, engine_id, sent=None):
+    """What migrate_disk_and_power_off hands to finish_migration: the root
+    image, the engine that holds it, the Glance image it was sent as."""
+    return jsonutils.dumps({'root_image': root_image, 'engine': engine_id,
+                            'glance_image': sent})
 
 
-def root_image(info, engine_id):
-    """The root image the source made, if this engine holds it."""
+def root_image(context, client, info, engine_id):
+    """The root image the source made, in this engine: fetched from Glance
+    if the source's engine is another one."""
     try:
         info = jsonutils.loads(info)
         reference, source_engine = info['root_image'], info['engine']
     except (TypeError, ValueError, KeyError):
         raise exception.MigrationError(
             reason='the source gave no root image of the guest: %r' % info)
-    if source_engine != engine_id:
+    if source_engine == engine_id:
+        return reference
+    if not info.get('glance_image'):
         raise exception.MigrationError(
             reason='the guest\'s root image %s is in the source\'s Docker '
-                   'engine, and moving it to a host with an engine of its '
-                   'own is not supported yet' % reference)
+                   'engine and was not sent' % reference)
+    images.load(context, client, info['glance_image'], reference)
     return reference
+
+
+def send_root(context, client, reference, instance):
+    """The root image into Glance, for a destination with an engine of its
+    own: a private image that lives for the move only. Its id."""
+    sent = images.IMAGE_API.create(context, {
+        'name': 'nova-docker-root-%s' % instance.uuid,
+        'visibility': 'private',
+        'container_format': images.CONTAINER_FORMAT,
+        'disk_format': images.DISK_FORMAT,
+        'properties': {MOVE_PROPERTY: instance.uuid}})['id']
+    instance.system_metadata[SENT_KEY] = sent
+    instance.save()
+    images.upload(context, client, reference, sent, {})
+    LOG.info('Sent the guest\'s root image %s as Glance image %s',
+             reference, sent, instance=instance)
+    return sent
+
+
+def forget_sent(context, instance):
+    """The Glance image of the guest's root, if one was sent, deleted."""
+    sent = instance.system_metadata.get(SENT_KEY)
+    if not sent:
+        return
+    try:
+        images.IMAGE_API.delete(context, sent)
+    except exception.ImageNotFound:
+        pass
+    except Exception as e:
+        LOG.warning('Could not delete Glance image %s of the guest\'s root '
+                    'sent for a move: %s', sent, e, instance=instance)
+        return
+    del instance.system_metadata[SENT_KEY]
+    instance.save()
 
 
 def _names(instance_uuid):

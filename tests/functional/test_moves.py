@@ -1,6 +1,7 @@
 """Servers that move: resize and cold migration, through Nova's API on the
 real engine. Files the guest wrote are read back after every move."""
 
+from tests.fixtures import private_engine
 from tests.functional import base
 
 MIB = 2 ** 20
@@ -59,6 +60,12 @@ class MovesTestCase(base.DockerDriverTestCase):
         kept, images = self.leftovers(server)
         self.assertEqual([], kept)
         self.assertEqual([], images)
+        self.assertEqual([], self.sent_roots())
+
+    def sent_roots(self):
+        """Glance images of guests' roots sent for a move."""
+        return [i for i in self.glance.detail(None)
+                if i['name'].startswith('nova-docker-root-')]
 
 
 class TestResize(MovesTestCase):
@@ -172,4 +179,57 @@ class TestColdMigration(MovesTestCase):
             'org.openstack.nova.host'])
         self.assertEqual('written-before', self.read(server, '/root/before'))
         self.assertIsNone(self.read(server, '/root/after'))
+        self.assert_nothing_left(server)
+
+
+class TestMigrationBetweenEngines(MovesTestCase):
+    """To a compute service with a Docker engine of its own: the guest's
+    root goes through Glance."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.boot_small()
+        self.write(self.server, '/root/before', 'written-before')
+        # The first service holds its engine already; the second one
+        # connects to an engine of the test's own.
+        self.own = self.useFixture(private_engine.PrivateEngine())
+        self.flags(api_url=self.own.url, group='docker')
+        self.other = self.start_another_compute()
+
+    def moved(self):
+        return self.own.client.containers.get('nova-%s' % self.server['id'])
+
+    def read_moved(self, path):
+        result = self.moved().exec_run(['/bin/cat', path])
+        return result.output.decode().strip()
+
+    def test_migrate_then_confirm(self):
+        server = self.action(self.server, {'migrate': {'host': self.other}},
+                             'VERIFY_RESIZE')
+        self.assertEqual(self.other, server['OS-EXT-SRV-ATTR:host'])
+        self.assertTrue(self.moved().attrs['State']['Running'])
+        self.assertEqual('written-before', self.read_moved('/root/before'))
+        # Glance held it for the move only.
+        self.assertEqual([], self.sent_roots())
+        self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertIsNone(self.container(server))
+        kept, images = self.leftovers(server)
+        self.assertEqual(([], []), (kept, images))
+        self.api.delete_server(server['id'])
+        self._wait_until_deleted(server)
+        self.assertEqual([], self.own.client.containers.list(all=True))
+        self.assertEqual([], self.own.client.images.list(
+            name='nova-docker-root/%s' % server['id']))
+
+    def test_migrate_then_revert(self):
+        server = self.action(self.server, {'migrate': {'host': self.other}},
+                             'VERIFY_RESIZE')
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self._wait_for_migration_status(server, ['reverted'])
+        self.assertEqual(self.host, server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        self.assertEqual([], self.own.client.containers.list(
+            all=True, filters={'name': server['id']}))
+        self.assertEqual([], self.own.client.images.list(
+            name='nova-docker-root/%s' % server['id']))
         self.assert_nothing_left(server)

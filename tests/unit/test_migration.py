@@ -13,21 +13,22 @@ objects.register_all()
 
 def test_the_destination_takes_the_root_image_of_its_engine():
     info = migration.disk_info('nova-docker-root/u:1', 'engine-a')
-    assert 'nova-docker-root/u:1' == migration.root_image(info, 'engine-a')
+    assert 'nova-docker-root/u:1' == migration.root_image(
+        None, None, info, 'engine-a')
 
 
-def test_a_root_image_in_another_engine_is_a_clear_fault():
+def test_a_root_image_in_another_engine_not_sent_is_a_clear_fault():
     info = migration.disk_info('nova-docker-root/u:1', 'engine-a')
     with pytest.raises(exception.MigrationError) as e:
-        migration.root_image(info, 'engine-b')
-    assert 'not supported yet' in str(e.value)
+        migration.root_image(None, None, info, 'engine-b')
+    assert 'was not sent' in str(e.value)
     assert 'nova-docker-root/u:1' in str(e.value)
 
 
 @pytest.mark.parametrize('info', [None, '', 'not json', '{}', '[]'])
 def test_disk_info_without_a_root_image_is_a_clear_fault(info):
     with pytest.raises(exception.MigrationError) as e:
-        migration.root_image(info, 'engine-a')
+        migration.root_image(None, None, info, 'engine-a')
     assert 'no root image' in str(e.value)
 
 
