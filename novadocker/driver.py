@@ -101,6 +101,7 @@ class DockerDriver(driver.ComputeDriver):
                         has_imagecache=True,
                         supports_attach_interface=True,
                         supports_migrate_to_same_host=True,
+                        supports_evacuate=True,
                         supports_multiattach=False,
                         supports_extend_volume=False,
                         supports_tagged_attach_volume=False)

@@ -82,10 +82,13 @@ class Engine:
     def find(self, instance_uuid):
         """The container of an instance, or None."""
         # One removed between the engine's list and its inspect is gone.
+        # Another compute service's container of the instance (one that
+        # shares this engine, after a move) is not this one's.
+        labels = ['%s=%s' % (UUID_LABEL, instance_uuid),
+                  '%s=%s' % (HOST_LABEL, self.host)]
         found = [c for c in self.client.containers.list(
-            all=True, ignore_removed=True,
-            filters={'label': '%s=%s' % (UUID_LABEL, instance_uuid)})
-            if c.name == name_of(instance_uuid)]
+                 all=True, ignore_removed=True, filters={'label': labels})
+                 if c.name == name_of(instance_uuid)]
         if len(found) > 1:
             LOG.warning('%d containers carry the label of instance %s; '
                         'using the newest', len(found), instance_uuid)

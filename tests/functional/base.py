@@ -49,10 +49,13 @@ _UNPOISONED = {'builtins.open': builtins.open, 'os.listdir': os.listdir,
                'glob.iglob': glob.iglob}
 
 
+# The engine the tests use, and the driver by default.
+ENGINE_URL = os.environ.get('NOVADOCKER_TEST_DOCKER',
+                            'unix:///var/run/docker.sock')
+
+
 def engine_client():
-    return docker.DockerClient(base_url=os.environ.get(
-        'NOVADOCKER_TEST_DOCKER', 'unix:///var/run/docker.sock'),
-        version='auto')
+    return docker.DockerClient(base_url=ENGINE_URL, version='auto')
 
 
 def tarballs():
