@@ -3,6 +3,10 @@ real engine. Files the guest wrote are read back after every move."""
 
 from unittest import mock
 
+from nova.compute import task_states
+from nova import context as nova_context
+from nova import objects
+
 from tests.fixtures import private_engine
 from tests.functional import base
 
@@ -119,6 +123,35 @@ class TestResize(MovesTestCase):
         self.assertIsNone(self.read(server, '/root/after'))
         self.assertEqual(256 * MIB, self.memory_limit(server))
         self.assertTrue(self.container(server).attrs['State']['Running'])
+        self.assert_nothing_left(server)
+
+    def test_a_restart_in_the_middle_gives_the_guest_back(self):
+        server = self.boot_small()
+        self.write(server, '/root/before', 'written-before')
+        # Nova fails after the driver's part at the source (the fault), and
+        # leaves the server as a crash would: ERROR, RESIZE_MIGRATING.
+        with mock.patch('nova.compute.manager.ComputeManager.'
+                        '_terminate_volume_connections',
+                        side_effect=IOError('crash')):
+            self.api.post_server_action(
+                server['id'], {'resize': {'flavorRef': self.large}})
+            server = self._wait_for_state_change(server, 'ERROR')
+        self.assertIsNone(self.container(server))
+        # A crash leaves the task as it was (the failure cleared it).
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(
+                ctxt, self.cell_mappings['cell1']) as cctxt:
+            instance = objects.Instance.get_by_uuid(
+                cctxt, server['id'], expected_attrs=['migration_context'])
+            self.assertIsNotNone(instance.migration_context)
+            instance.task_state = task_states.RESIZE_MIGRATING
+            instance.save()
+        self.restart_compute_service(self.compute)
+        server = self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': None})
+        self.assertTrue(self.container(server).attrs['State']['Running'])
+        self.assertEqual('written-before', self.read(server, '/root/before'))
+        self.assertEqual(256 * MIB, self.memory_limit(server))
         self.assert_nothing_left(server)
 
     def test_a_stopped_server_stays_stopped(self):
