@@ -108,6 +108,16 @@ class RebootBudget:
         self._times.pop(instance_uuid, None)
 
 
+def _instance(instance_uuid):
+    """Nova's instance, with its ports, or None once deleted."""
+    try:
+        return objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), instance_uuid,
+            expected_attrs=['info_cache'])
+    except exception.InstanceNotFound:
+        return None
+
+
 def restart(engine_, start, budget, instance_uuid):
     """Start the container of a guest that rebooted itself, with ``start``
     (the driver's start with network: instance, container, network_info).
@@ -118,11 +128,8 @@ def restart(engine_, start, budget, instance_uuid):
     container or a running one, and a start that overtakes Nova's stop is
     undone by Nova when the start's lifecycle event reaches it.
     """
-    try:
-        instance = objects.Instance.get_by_uuid(
-            nova_context.get_admin_context(), instance_uuid,
-            expected_attrs=['info_cache'])
-    except exception.InstanceNotFound:
+    instance = _instance(instance_uuid)
+    if instance is None:
         return False
     container = engine_.find(instance_uuid)
     if container is None or not may_restart(
@@ -166,11 +173,8 @@ def restore(engine_, start, instance_uuid):
               {}).get('Name')
     if policy not in ENGINE_START_POLICIES:
         return False
-    try:
-        instance = objects.Instance.get_by_uuid(
-            nova_context.get_admin_context(), instance_uuid,
-            expected_attrs=['info_cache'])
-    except exception.InstanceNotFound:
+    instance = _instance(instance_uuid)
+    if instance is None:
         return False
     if not (may_restart(instance, container.attrs['State'],
                         engine_.host) and
