@@ -17,6 +17,7 @@ from nova.tests.functional.api import client
 
 from novadocker import mountinfo
 from novadocker import privsep
+from tests.functional import base
 from tests.functional import volumes_base
 
 
@@ -120,6 +121,31 @@ class TestVolumes(volumes_base.VolumeTestCase):
         self.compute = self.restart_compute_service(self.compute)
         self.computes[self.host] = self.compute
         check('nova-compute restart')
+        self.detach(server, volume_id)
+        self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
+
+    def test_resize_and_revert_keep_it(self):
+        self.flags(allow_resize_to_same_host=True)
+        large = self._create_flavor(memory_mb=1024, vcpu=2, disk=1,
+                                    ephemeral=0, name='large')
+        server = self.boot()
+        volume_id, loop = self.volume('ext4')
+        self.attach(server, volume_id)
+        where = volumes_base.GUEST_VOLUMES + '/vdb'
+        self.sh(server, 'echo kept > %s/f' % where)
+        for action, expected in (
+                ({'resize': {'flavorRef': large}}, 'VERIFY_RESIZE'),
+                ({'revertResize': None}, 'ACTIVE'),
+                ({'resize': {'flavorRef': large}}, 'VERIFY_RESIZE'),
+                ({'confirmResize': None}, 'ACTIVE')):
+            self.api.post_server_action(server['id'], action)
+            server = self._wait_for_state_change(
+                server, expected, max_retries=base.BOOT_RETRIES)
+            self._wait_for_server_parameter(
+                server, {'OS-EXT-STS:task_state': None})
+            self.assertEqual((0, 'kept\n'),
+                             self.sh(server, 'cat %s/f' % where), action)
+            self.assertIn('rw', self.guest_mounts(server)[where], action)
         self.detach(server, volume_id)
         self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
 
