@@ -399,6 +399,16 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                 self.docker.images.remove('glance/%s' % image_id, force=True)
             except docker.errors.ImageNotFound:
                 pass
+        # The root images of moved servers whose delete found their compute
+        # service stopped (cleanups run after the services' own).
+        for server_id in ours:
+            for image in self.docker.images.list(
+                    name='nova-docker-root/%s' % server_id):
+                for tag in image.tags:
+                    try:
+                        self.docker.images.remove(tag, force=True)
+                    except docker.errors.ImageNotFound:
+                        pass
 
     def _servers(self):
         """Uuids of every instance this test made, deleted or not."""
