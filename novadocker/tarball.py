@@ -57,7 +57,7 @@ class Untagged:
                    'tarball: %s' % reason)
 
     def __iter__(self):
-        source = _Source(self.chunks)
+        source = Source(self.chunks)
         held = {}
         seen = set()
         links = set()
@@ -201,7 +201,7 @@ class Untagged:
             yield b'\0' * (BLOCK - len(data) % BLOCK)
 
 
-class _Source:
+class Source:
     """The input as tarfile's header parser reads it, and its data pieces.
 
     Headers are read through ``tarfile.TarInfo.fromtarfile``, which asks
