@@ -740,7 +740,7 @@ class DockerDriver(driver.ComputeDriver):
         client = self.engine.client
         try:
             root = migration.root_image(context, client, disk_info,
-                                        self.engine.identity())
+                                        self.engine.identity(), instance)
         finally:
             migration.forget_sent(context, instance)
         committed = migration.committed_bytes(client.api.inspect_image(root))

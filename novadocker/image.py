@@ -214,14 +214,17 @@ def load(context, client, image_id, reference):
         return _load(context, client, image_id, reference)
 
 
-def upload(context, client, engine_image_id, image_id, metadata):
-    """Stream an engine image into a Glance image, with ``metadata``."""
+def upload(context, client, engine_image_id, image_id, metadata,
+           save=None):
+    """Stream an engine image into a Glance image, with ``metadata``: its
+    ``docker save``, or ``save``, chunks the caller made of it."""
+    if save is None:
+        save = client.api.get_image(engine_image_id)
     # Nova's image API hands the data to glanceclient, which streams it
     # by read(size).
     IMAGE_API.update(context, image_id, dict(
         metadata, container_format=CONTAINER_FORMAT, disk_format=DISK_FORMAT),
-        data=chunk_reader.ChunkReader(client.api.get_image(engine_image_id)),
-        purge_props=False)
+        data=chunk_reader.ChunkReader(save), purge_props=False)
 
 
 def upload_snapshot(context, client, engine_image_id, image_id, instance):

@@ -10,8 +10,16 @@ flavor, through the same create and start as a boot.
 A destination with an engine of its own gets the root image through
 Glance, as a private image of the guest's root that lives for the move
 only: the source uploads it (``send_root``), the destination loads it with
-the checks of a boot's image and deletes it (``fetch_root``,
+the checks of a boot's image and deletes it (``root_image``,
 ``forget_sent``); a confirm, a revert or a failure deletes it too.
+
+Only what the guest changed travels where it can: a root image's first
+layers are those of the instance's Glance image, which the destination
+gets from Glance (and keeps in its image cache, as for a boot). While
+that image is still in Glance and is what the source's engine cached, the
+upload leaves its layers out (``layer_filter``) and says so in the Glance
+image's properties; the destination loads the Glance image first, or
+fails the move.
 
 The source keeps its stopped container and sandbox for a revert, renamed
 ``<name>_resize`` as the libvirt driver keeps ``<instance dir>_resize``:
@@ -26,16 +34,22 @@ container is what is left of the flavor's root_gb after it
 the guest uses is refused before anything changes.
 """
 
+import hashlib
+import os
+
 import docker.errors
 from nova import exception
+import nova.conf
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
 from novadocker import engine
 from novadocker import image as images
+from novadocker import layer_filter
 from novadocker import sandbox
 
+CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 ROOT_REPOSITORY = 'nova-docker-root'
@@ -46,6 +60,10 @@ SOURCE_SUFFIX = '_resize'
 # in the instance's system metadata while it exists.
 MOVE_PROPERTY = 'nova_docker_root_of'
 SENT_KEY = 'nova_docker_root_sent'
+# A root image sent without the layers of a Glance image: that image's id,
+# and the chain id of its layers, which the destination must hold.
+BASE_PROPERTY = 'nova_docker_base_image'
+BASE_CHAIN_PROPERTY = 'nova_docker_base_chain'
 GIB = 1024 ** 3
 
 
@@ -104,9 +122,20 @@ def disk_info(root_image, engine_id, sent=None):
                             'glance_image': sent})
 
 
-def root_image(context, client, info, engine_id):
+def chain_id(diff_ids):
+    """The engine's id of a stack of layers, from their DiffIDs, bottom
+    first (the OCI image specification's ChainID)."""
+    chain = diff_ids[0]
+    for diff_id in diff_ids[1:]:
+        chain = 'sha256:' + hashlib.sha256(
+            ('%s %s' % (chain, diff_id)).encode()).hexdigest()
+    return chain
+
+
+def root_image(context, client, info, engine_id, instance):
     """The root image the source made, in this engine: fetched from Glance
-    if the source's engine is another one."""
+    if the source's engine is another one, after the instance's Glance
+    image if it was sent without that image's layers."""
     try:
         info = jsonutils.loads(info)
         reference, source_engine = info['root_image'], info['engine']
@@ -119,24 +148,100 @@ def root_image(context, client, info, engine_id):
         raise exception.MigrationError(
             reason='the guest\'s root image %s is in the source\'s Docker '
                    'engine and was not sent' % reference)
-    images.load(context, client, info['glance_image'], reference)
+    sent = info['glance_image']
+    properties = images.IMAGE_API.get(context, sent).get('properties') or {}
+    base = properties.get(BASE_PROPERTY)
+    if not base:
+        images.load(context, client, sent, reference)
+        return reference
+    # The cache cleanup keeps the base until the root image holds its
+    # layers.
+    with images.in_use(base):
+        _ensure_base(context, client, base,
+                     properties.get(BASE_CHAIN_PROPERTY), instance)
+        images.load(context, client, sent, reference)
     return reference
+
+
+def _ensure_base(context, client, base, chain, instance):
+    """The Glance image whose layers the root image was sent without, in
+    this engine with the layers the source left out."""
+    try:
+        cached = images.ensure_cached(context, client, base)
+        layers = client.api.inspect_image(cached)['RootFS']['Layers']
+    except Exception as e:
+        raise exception.MigrationError(
+            reason='the guest\'s root image was sent without the layers of '
+                   'Glance image %s, which this host could not load: %s' %
+                   (base, e))
+    if not layers or chain_id(layers) != chain:
+        raise exception.MigrationError(
+            reason='the guest\'s root image was sent without the layers of '
+                   'Glance image %s, and this host\'s copy of that image '
+                   'has other layers' % base)
+    LOG.info('The guest\'s root image was sent without the layers of '
+             'Glance image %s, which this host has', base, instance=instance)
+
+
+def _layers_in_glance(context, client, instance, root_layers):
+    """The DiffIDs of the root image's first layers, which a destination
+    can get from the instance's Glance image; without them, why not."""
+    image_id = instance.image_ref
+    if not image_id:
+        return [], 'the server boots from a volume'
+    try:
+        meta = images.IMAGE_API.get(context, image_id)
+    except (exception.ImageNotFound, exception.ImageNotAuthorized):
+        return [], 'its Glance image %s is gone' % image_id
+    if meta.get('status') != 'active':
+        return [], 'its Glance image %s is %s' % (image_id, meta.get('status'))
+    try:
+        cached = client.api.inspect_image(images.cache_ref(image_id))
+    except docker.errors.ImageNotFound:
+        return [], 'the engine has no copy of Glance image %s' % image_id
+    base_layers = cached['RootFS']['Layers']
+    # A root image is made on top of the cached copy of its Glance image;
+    # one that is not was made on another image under that tag.
+    if not base_layers or root_layers[:len(base_layers)] != base_layers:
+        return [], ('it was not made on the engine\'s copy of Glance image '
+                    '%s' % image_id)
+    return base_layers, None
 
 
 def send_root(context, client, reference, instance):
     """The root image into Glance, for a destination with an engine of its
     own: a private image that lives for the move only. Its id."""
+    root_layers = client.api.inspect_image(reference)['RootFS']['Layers']
+    base_layers, why_whole = _layers_in_glance(context, client, instance,
+                                               root_layers)
+    # Not a base layer that a layer of the guest's repeats (an empty one):
+    # the tarball holds that layer's file once, and the guest's links to it.
+    left_out = set(base_layers) - set(root_layers[len(base_layers):])
+    properties = {MOVE_PROPERTY: instance.uuid}
+    if left_out:
+        properties.update({BASE_PROPERTY: instance.image_ref,
+                           BASE_CHAIN_PROPERTY: chain_id(base_layers)})
+    else:
+        LOG.info('Sending the whole root image %s: %s', reference,
+                 why_whole or 'the guest repeats every layer of its image',
+                 instance=instance)
     sent = images.IMAGE_API.create(context, {
         'name': 'nova-docker-root-%s' % instance.uuid,
         'visibility': 'private',
         'container_format': images.CONTAINER_FORMAT,
         'disk_format': images.DISK_FORMAT,
-        'properties': {MOVE_PROPERTY: instance.uuid}})['id']
+        'properties': properties})['id']
     instance.system_metadata[SENT_KEY] = sent
     instance.save()
-    images.upload(context, client, reference, sent, {})
-    LOG.info('Sent the guest\'s root image %s as Glance image %s',
-             reference, sent, instance=instance)
+    # Each layer's file is spooled while its DiffID is computed.
+    os.makedirs(CONF.instances_path, exist_ok=True)
+    save = layer_filter.WithoutLayers(client.api.get_image(reference),
+                                      left_out, CONF.instances_path)
+    images.upload(context, client, reference, sent, {}, save=save)
+    LOG.info('Sent the guest\'s root image %s as Glance image %s: %d bytes '
+             'of its %d-byte "docker save", %d of its %d layers left out',
+             reference, sent, save.sent_bytes, save.read_bytes,
+             save.left_out, len(root_layers), instance=instance)
     return sent
 
 
