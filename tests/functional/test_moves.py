@@ -1,8 +1,12 @@
 """Servers that move: resize and cold migration, through Nova's API on the
 real engine. Files the guest wrote are read back after every move."""
 
+import hashlib
+import os
+import tarfile
 from unittest import mock
 
+import fixtures
 from nova.compute import task_states
 from nova import context as nova_context
 from nova import objects
@@ -227,6 +231,9 @@ class TestMigrationBetweenEngines(MovesTestCase):
 
     def setUp(self):
         super().setUp()
+        # Where the source spools the layers it sends (not below Nova's
+        # state_path, site-packages in the harness).
+        self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
         self.server = self.boot_small()
         self.write(self.server, '/root/before', 'written-before')
         # The first service holds its engine already; the second one
@@ -260,6 +267,35 @@ class TestMigrationBetweenEngines(MovesTestCase):
         self.assertEqual([], self.own.client.containers.list(all=True))
         self.assertEqual([], self.own.client.images.list(
             name='nova-docker-root/%s' % server['id']))
+
+    def test_only_what_the_guest_changed_goes_through_glance(self):
+        server = self.action(self.server, {'migrate': {'host': self.other}},
+                             'VERIFY_RESIZE')
+        self.assertEqual('written-before', self.read_moved('/root/before'))
+        # The source keeps its root image until the confirm.
+        [root] = self.docker.images.list(
+            name='nova-docker-root/%s' % server['id'])
+        whole = sum(len(chunk) for chunk in self.docker.api.get_image(
+            root.id))
+        # The sent image is gone from Glance; its upload stays on disk.
+        [sent] = [path for image_id, path in self.images.paths.items()
+                  if image_id not in self.image_ids.values()]
+        self.assertLess(os.path.getsize(sent), whole)
+        base = self.image('guest')
+        base_layers = self.docker.images.get(
+            'glance/%s' % base).attrs['RootFS']['Layers']
+        with tarfile.open(sent) as tar:
+            sent_layers = {'sha256:' + hashlib.sha256(
+                tar.extractfile(member).read()).hexdigest()
+                for member in tar if member.isreg() and
+                member.name.endswith('/layer.tar')}
+        self.assertEqual(set(), set(base_layers) & sent_layers)
+        self.assertEqual(1, len(sent_layers))
+        # The destination took them from Glance, as a boot does.
+        self.assertIn(base, self.images.downloads)
+        self.assertEqual(base_layers, self.own.client.images.get(
+            'glance/%s' % base).attrs['RootFS']['Layers'])
+        self.action(server, {'confirmResize': None}, 'ACTIVE')
 
     def test_migrate_then_revert(self):
         server = self.action(self.server, {'migrate': {'host': self.other}},
