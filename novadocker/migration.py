@@ -39,17 +39,17 @@ import os
 
 import docker.errors
 from nova import exception
-import nova.conf
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
+from novadocker import conf
 from novadocker import engine
 from novadocker import image as images
 from novadocker import layer_filter
 from novadocker import sandbox
 
-CONF = nova.conf.CONF
+CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 ROOT_REPOSITORY = 'nova-docker-root'
