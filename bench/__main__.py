@@ -19,6 +19,7 @@ from bench import boot_latency  # noqa: E402
 from bench import density  # noqa: E402
 from bench import first_boot  # noqa: E402
 from bench import measure  # noqa: E402
+from bench import migration  # noqa: E402
 from bench import options  # noqa: E402
 from bench.record import RESULTS  # noqa: E402
 from bench.record import say  # noqa: E402
@@ -26,7 +27,8 @@ from bench import snapshot  # noqa: E402
 from bench import untag  # noqa: E402
 
 MODULES = {'boot': boot_latency, 'first-boot': first_boot,
-           'snapshot': snapshot, 'density': density, 'untag': untag}
+           'snapshot': snapshot, 'density': density, 'untag': untag,
+           'migration': migration}
 
 
 def start_profiler(directory):

@@ -7,7 +7,8 @@ arguments; they read the parsed options from here.
 import argparse
 import os
 
-BENCHMARKS = ('boot', 'first-boot', 'snapshot', 'density', 'untag')
+BENCHMARKS = ('boot', 'first-boot', 'snapshot', 'density', 'untag',
+              'migration')
 _CURRENT = None
 
 
@@ -20,6 +21,8 @@ NUMBERS = (
                          'snapshot, each against its own baseline'),
     ('--snapshot-mib', int, 1024, 'new data written in the instance before '
                                   'its snapshot, MiB'),
+    ('--move-mib', int, 256, 'new data written in the instance before its '
+                             'migration and its resize, MiB'),
     ('--concurrent', int, 50, 'instances booted at once; 0 skips that part'),
     ('--max-builds', int, 10, '[DEFAULT] max_concurrent_builds'),
     ('--idle', int, 100, 'idle instances to reach on one compute, few to '
