@@ -40,6 +40,7 @@ from novadocker import lxcfs
 from novadocker import migration
 from novadocker import network
 from novadocker import privsep
+from novadocker import rescue
 from novadocker import sandbox
 from novadocker import serial_console
 from novadocker import userns
@@ -493,12 +494,16 @@ class DockerDriver(driver.ComputeDriver):
                                             reason=reason)
 
     def _create(self, instance, image_meta, engine_image, network_info=None,
-                drive=None, committed=0):
+                drive=None, committed=0, network_settings=None):
+        """The instance's container; ``drive``: the bind of its config
+        drive or of a rescued root; ``network_settings``: how it joins an
+        existing sandbox, else a new sandbox is made."""
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot, self.disk_quota.enforced,
             self._no_new_privileges, self._guest_caps, committed)
-        for settings in (self.network.create(instance, network_info),
+        for settings in (network_settings or
+                         self.network.create(instance, network_info),
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
                          console_log.container_settings(
@@ -595,6 +600,11 @@ class DockerDriver(driver.ComputeDriver):
             self._remove(container)
             LOG.info('Removed container %s', container.short_id,
                      instance=instance)
+        # A rescued server's own container, kept stopped.
+        rescue.hide_root(instance.uuid)
+        kept = rescue.kept(self.engine.client, instance.uuid)
+        if kept is not None:
+            self._remove(kept)
         # Its root image, if a move made one.
         migration.remove_root_images(self.engine.client, instance.uuid)
         self.network.remove(instance.uuid)
@@ -799,6 +809,65 @@ class DockerDriver(driver.ComputeDriver):
 
     def check_instance_shared_storage_cleanup(self, context, data):
         pass
+
+    # -- rescue -------------------------------------------------------------
+
+    @_engine_errors
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        """A rescue container from the rescue image, the guest's root at
+        /rescue, in the instance's sandbox (rescue.py)."""
+        props = image_meta.properties
+        if 'hw_rescue_bus' in props or 'hw_rescue_device' in props:
+            raise exception.InstanceNotRescuable(
+                instance_id=instance.uuid,
+                reason='stable device rescue (hw_rescue_bus, '
+                       'hw_rescue_device) is not supported')
+        client = self.engine.client
+        container = self.engine.get(instance)
+        self.power_off(instance)
+        container.reload()
+        try:
+            root = rescue.show_root(container, instance.uuid)
+            rescue.keep(container, instance.uuid)
+            with images.in_use(image_meta.id):
+                engine_image = images.ensure_cached(context, client,
+                                                    image_meta.id)
+                rescuer = self._create(
+                    instance, image_meta, engine_image, network_info, root,
+                    network_settings=self.network.join(instance))
+            self._start_with_network(instance, rescuer, network_info)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._end_rescue(instance, network_info)
+        LOG.info('Rescued: the guest\'s root is at %s', rescue.GUEST_PATH,
+                 instance=instance)
+        if rescue_password:
+            try:
+                inject.set_password(client.api, instance, rescuer.id,
+                                    inject.admin_user(image_meta),
+                                    rescue_password)
+            except Exception as e:
+                # The rescue stands without it, as libvirt's does without
+                # [libvirt] inject_password.
+                LOG.warning('The rescue password could not be set: %s', e,
+                            instance=instance)
+
+    @_engine_errors
+    def unrescue(self, context, instance):
+        self._end_rescue(instance, instance.get_network_info())
+
+    def _end_rescue(self, instance, network_info):
+        """The rescue container gone, the guest's own back and started."""
+        client = self.engine.client
+        if rescue.kept(client, instance.uuid) is not None:
+            rescuer = self.engine.find(instance.uuid)
+            if rescuer is not None:
+                self._remove(rescuer)
+        rescue.hide_root(instance.uuid)
+        rescue.give_back(client, instance.uuid)
+        self._start_with_network(instance, self.engine.get(instance),
+                                 network_info)
 
     # -- guest password ---------------------------------------------------
 

@@ -127,6 +127,12 @@ class InstanceNetwork:
                               self._sandbox_settings(instance, network_info))
         return {'network_mode': sandboxes.network_mode(instance.uuid)}
 
+    @staticmethod
+    def join(instance):
+        """The engine settings of another container of the instance (its
+        rescue container) in the instance's sandbox, which exists."""
+        return {'network_mode': sandboxes.network_mode(instance.uuid)}
+
     def start(self, instance, network_info, container, start_guest,
               wait_for_neutron=False):
         """Ports first, then the guest: the sandbox runs, its ports are

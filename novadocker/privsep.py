@@ -485,6 +485,60 @@ def unmount_volume(target):
              'unmount %s' % target)
 
 
+# -- a rescued guest's root -------------------------------------------------
+
+# The directories of the engine's overlay2 layers: <docker root>/overlay2/
+# <layer or container layer id>[-init]/diff (and work, the upper layer's).
+_OVERLAY_DIR = re.compile(r'^/.+/overlay2/[0-9a-f]{64}(-init)?/(diff|work)$')
+# Where a rescued guest's root is shown to its rescue container:
+# <instances_path>/<instance uuid>/rescue-root.
+_RESCUE_ROOT = re.compile(
+    r'^/.+/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    r'/rescue-root$')
+
+
+def _overlay_dir(path):
+    # ',' and ':' separate the overlay's options and its lower layers.
+    if not _OVERLAY_DIR.match(str(path)) or set(',:') & set(str(path)):
+        raise ValueError('%s is not a directory of the engine\'s overlay2 '
+                         'layers' % path)
+    _plain_path(path)
+    if not os.path.isdir(path):
+        raise ValueError('%s is not a directory' % path)
+    return path
+
+
+def _rescue_root(path):
+    if not _RESCUE_ROOT.match(str(path)):
+        raise ValueError('%s is not where a rescued root is shown' % path)
+    _plain_path(path)
+    if not os.path.isdir(path):
+        raise ValueError('%s is not a directory' % path)
+    return path
+
+
+@sys_admin_pctxt.entrypoint
+def mount_rescue_root(lower_dirs, upper_dir, work_dir, target):
+    """Mount a stopped container's root (the engine's overlay of its
+    layers and its writable layer) at ``target``, nodev and nosuid, for
+    its rescue container: what is written there goes to the container's
+    writable layer, as the engine's own mount would write it."""
+    lowers = ':'.join(_overlay_dir(d) for d in lower_dirs)
+    options = 'lowerdir=%s,upperdir=%s,workdir=%s' % (
+        lowers, _overlay_dir(upper_dir), _overlay_dir(work_dir))
+    _syscall(_libc.mount(b'overlay', _rescue_root(target).encode(),
+                         b'overlay', MS_NODEV | MS_NOSUID,
+                         options.encode()),
+             'mount the rescued root at %s' % target)
+
+
+@sys_admin_pctxt.entrypoint
+def unmount_rescue_root(target):
+    """Unmount a rescued root; EBUSY while anything uses it."""
+    _syscall(_libc.umount2(_rescue_root(target).encode(), 0),
+             'unmount %s' % target)
+
+
 # -- domain name -----------------------------------------------------------
 
 # From linux/sched.h.

@@ -21,11 +21,11 @@ setup() {
     # no second image: the same one
     [ "$(iniget "$TEMPEST_CONFIG" compute image_ref_alt)" = the-image-id ]
     local feature
-    for feature in live_migration rescue; do
+    for feature in live_migration stable_rescue; do
         [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = False ]
     done
     for feature in console_output interface_attach resize cold_migration \
-        shelve; do
+        shelve rescue; do
         [ "$(iniget "$TEMPEST_CONFIG" compute-feature-enabled "$feature")" = True ]
     done
     # validation is left as DevStack's lib/tempest wrote it

@@ -236,3 +236,54 @@ class TestConfigureInContainer(testtools.TestCase):
         error = self.assertRaises(RuntimeError, self.configure, ns)
         self.assertEqual('eth0: route 0.0.0.0/0 via 10.0.0.1: Network is '
                          'unreachable', str(error))
+
+
+class TestRescueRootPaths(testtools.TestCase):
+    """What the rescue's mount takes: the engine's overlay2 directories
+    and the instance's rescue-root, nothing else."""
+
+    UUID = '6f1f7d8e-3c1a-4e0b-9a57-1e2f3a4b5c6d'
+    LAYER = 'a' * 64
+
+    def setUp(self):
+        super().setUp()
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
+        self.root = os.path.realpath(self.useFixture(fixtures.TempDir()).path)
+        self.target = os.path.join(self.root, self.UUID, 'rescue-root')
+        os.makedirs(self.target)
+        self.layer = os.path.join(self.root, 'overlay2', self.LAYER)
+        for name in ('diff', 'work'):
+            os.makedirs(os.path.join(self.layer, name))
+
+    def mount(self, lower=None, upper=None, work=None, target=None):
+        privsep.mount_rescue_root(
+            lower or [os.path.join(self.layer, 'diff')],
+            upper or os.path.join(self.layer, 'diff'),
+            work or os.path.join(self.layer, 'work'), target or self.target)
+
+    def test_only_the_instances_rescue_root(self):
+        for target in ('/etc', os.path.join(self.root, self.UUID),
+                       os.path.join(self.root, 'not-a-uuid', 'rescue-root'),
+                       os.path.join(self.root, self.UUID, 'rescue-root', '..',
+                                    'rescue-root')):
+            self.assertRaises(ValueError, self.mount, target=target)
+            self.assertRaises(ValueError, privsep.unmount_rescue_root,
+                              target)
+
+    def test_only_the_engines_layer_directories(self):
+        for bad in ('/etc', os.path.join(self.root, 'overlay2', 'x', 'diff'),
+                    os.path.join(self.layer, 'merged'),
+                    os.path.join(self.layer, 'diff', '..', 'diff'),
+                    os.path.join(self.layer, 'diff,upperdir=/etc'),
+                    '/x,upperdir=/etc' + os.path.join(self.layer, 'diff'),
+                    '/x:/etc' + os.path.join(self.layer, 'diff')):
+            self.assertRaises(ValueError, self.mount, lower=[bad])
+            self.assertRaises(ValueError, self.mount, upper=bad)
+            self.assertRaises(ValueError, self.mount, work=bad)
+
+    def test_no_symlink_on_the_way(self):
+        link = os.path.join(self.root, 'overlay2', 'b' * 64)
+        os.symlink(self.layer, link)
+        self.assertRaises(ValueError, self.mount,
+                          upper=os.path.join(link, 'diff'))
