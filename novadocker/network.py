@@ -210,13 +210,16 @@ class InstanceNetwork:
 
     def _plug(self, instance, network_info, container, sandbox, only=None):
         """Plug into the namespace of the running guest, or before it runs,
-        of its sandbox."""
-        if container.attrs['State'].get('Running'):
+        of its sandbox, where its ports plugged before get their addresses
+        back (the guest's shutdown may have removed them)."""
+        running = container.attrs['State'].get('Running')
+        if running:
             pid = container.attrs['State'].get('Pid')
         else:
             pid = sandbox.attrs['State'].get('Pid')
         if network_info:
-            self._plug_ports(instance, network_info, pid, only)
+            self._plug_ports(instance, network_info, pid, only,
+                             readdress=not running)
             self._set_up(network_info,
                          not container.attrs['State'].get('Paused'))
         if sandbox is not None and (
@@ -224,13 +227,16 @@ class InstanceNetwork:
             # Name servers of ports it has, or of ports it once had.
             self._sync_dns(instance, sandbox, network_info)
 
-    def _plug_ports(self, instance, network_info, pid, only):
+    def _plug_ports(self, instance, network_info, pid, only, readdress=False):
         present = self.vif_driver.container_links(pid)
         names = set(present.values())
         for position, vif in enumerate(network_info):
             if only is not None and vif['id'] != only:
                 continue
             if vif['address'].lower() in present:
+                if readdress:
+                    self.vif_driver.readdress(
+                        vif, pid, present[vif['address'].lower()], position)
                 continue
             ifname = 'eth%d' % position
             n = 0

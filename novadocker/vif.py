@@ -217,6 +217,14 @@ class VIFDriver:
                   instance=instance)
 
     @staticmethod
+    def readdress(vif, pid, ifname, position):
+        """A plugged port's addresses and routes, where the guest removed
+        them (its network's shutdown at a reboot or a stop): a VM's DHCP
+        client gets them back at its next boot."""
+        addresses, routes = addressing(vif, position)
+        privsep.configure_in_container(pid, ifname, addresses, routes)
+
+    @staticmethod
     def set_up(vif, up):
         """Let a plugged port pass traffic, or stop it, at its host end.
 

@@ -955,6 +955,24 @@ class TestPortsBeforeTheGuest(NetworkTestCase):
             self._wait_for_state_change(server, 'ACTIVE')
             self.assert_reaches(peer, server, '10.10.0.11')
 
+    def test_a_reboot_gives_back_what_the_guests_shutdown_removed(self):
+        # CirrOS's shutdown takes eth0 down and flushes it; its next boot
+        # finds its network "already configured" and asks for no lease.
+        server, peer, _ = self.pair()
+        expected = self.links(server)
+        pid = self.container(server).attrs['State']['Pid']
+        for command in (('addr', 'flush', 'dev', 'eth0'),
+                        ('link', 'set', 'eth0', 'down')):
+            subprocess.run(('nsenter', '-t', str(pid), '-n', 'ip') + command,
+                           check=True)
+        self.assertFalse(self.pings(peer, '10.10.0.11'))
+        self.api.post_server_action(server['id'],
+                                    {'reboot': {'type': 'SOFT'}})
+        self._wait_for_server_parameter(
+            server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
+        self.wait_for_links(server, expected)
+        self.assert_reaches(peer, server, '10.10.0.11')
+
     def test_a_sandbox_removed_behind_novas_back_needs_a_rebuild(self):
         server, peer, _ = self.pair()
         expected = self.links(server)
