@@ -78,12 +78,12 @@ def show_root(container, instance_uuid):
 def hide_root(instance_uuid):
     """Unmount the rescued root and remove its mount point."""
     target = root_dir(instance_uuid)
+    if not os.path.isdir(target):
+        # Never rescued (every delete asks), or no instance directory.
+        return
     if os.path.ismount(target):
         privsep.unmount_rescue_root(target)
-    try:
-        os.rmdir(target)
-    except FileNotFoundError:
-        pass
+    os.rmdir(target)
 
 
 def keep(container, instance_uuid):
