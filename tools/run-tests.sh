@@ -41,71 +41,6 @@ SYSTEM_PACKAGES=(
 
 # tox in a venv of its own: a distribution's python3 is externally managed.
 TOX_VENV=$REPO_DIR/.tox/.tox-bootstrap
-# Open vSwitch for the networking tests. The kernel may lack its module:
-# the tests' bridges use the userspace (netdev) datapath.
-function start_ovs {
-    if ovs-vsctl show >/dev/null 2>&1; then
-        return 0
-    fi
-    if [[ -d /run/systemd/system ]]; then
-        systemctl start openvswitch-switch
-    else
-        /usr/share/openvswitch/scripts/ovs-ctl start \
-            --system-id=random >/dev/null
-    fi
-    ovs-vsctl show >/dev/null
-}
-
-# LXCFS, for the tests of what a guest reads of its flavor. The options
-# are those the DevStack plugin gives it (see doc/source/admin/lxcfs.rst):
-# --enable-cfs shows the CPUs of each container's CFS quota.
-LXCFS_PATH=/var/lib/lxcfs
-LXCFS_OPTIONS=(--enable-cfs --enable-loadavg)
-
-function lxcfs_mounted {
-    awk -v path="$LXCFS_PATH" '
-        $5 == path { for (i = 7; i < NF; i++) if ($i == "-") { fs = $(i + 1); break } }
-        END { exit fs != "fuse.lxcfs" }
-    ' /proc/self/mountinfo
-}
-
-# lxcfs_answers: mounted, and its daemon alive (a killed lxcfs leaves its
-# mount behind, answering "Transport endpoint is not connected")
-function lxcfs_answers {
-    lxcfs_mounted && head -c 1 "$LXCFS_PATH/proc/uptime" > /dev/null 2>&1
-}
-
-# The package's service where systemd runs (it starts it without the
-# options), else lxcfs in the background.
-function start_lxcfs {
-    local dropin=/etc/systemd/system/lxcfs.service.d/nova-docker-tests.conf
-    if [[ -d /run/systemd/system ]]; then
-        if [[ ! -f $dropin ]]; then
-            mkdir -p "$(dirname "$dropin")"
-            printf '[Service]\nExecStart=\nExecStart=/usr/bin/lxcfs %s %s\n' \
-                "${LXCFS_OPTIONS[*]}" "$LXCFS_PATH" > "$dropin"
-            systemctl daemon-reload
-            systemctl restart lxcfs
-        fi
-        systemctl start lxcfs
-    elif ! lxcfs_answers; then
-        if lxcfs_mounted; then
-            umount -l "$LXCFS_PATH"
-        fi
-        mkdir -p "$LXCFS_PATH"
-        bash -c 'nohup lxcfs "$@" >/var/log/lxcfs.log 2>&1 &' lxcfs \
-            "${LXCFS_OPTIONS[@]}" "$LXCFS_PATH"
-    fi
-    local waited=0
-    while [[ $waited -lt 30 ]]; do
-        lxcfs_answers && return 0
-        sleep 1
-        waited=$((waited + 1))
-    done
-    echo "lxcfs did not mount $LXCFS_PATH; see /var/log/lxcfs.log" >&2
-    return 1
-}
-
 function install_tox {
     if [[ ! -x "$TOX_VENV/bin/tox" ]]; then
         python3 -m venv "$TOX_VENV" &&
@@ -141,11 +76,11 @@ function run_tiers {
     done
 }
 
-nd_install_packages "${SYSTEM_PACKAGES[@]}" || exit 1
-nd_install_docker || exit 1
-nd_start_docker || exit 1
-start_ovs || exit 1
-start_lxcfs || exit 1
+nd_host_install_packages "${SYSTEM_PACKAGES[@]}" || exit 1
+nd_host_install_docker || exit 1
+nd_host_start_docker || exit 1
+nd_host_start_ovs || exit 1
+nd_host_start_lxcfs || exit 1
 # Here the networking, LXCFS and volume tests must run, not skip.
 export NOVADOCKER_REQUIRE_OVS=1 NOVADOCKER_REQUIRE_LXCFS=1 \
     NOVADOCKER_REQUIRE_VOLUMES=1

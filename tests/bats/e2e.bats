@@ -492,9 +492,9 @@ SKIPPED 1 Live migration is not available." ]
 }
 
 @test "host: the gate installs git, debootstrap and qemu-utils, then starts the engine" {
-    nd_install_packages() { echo "install $*" >> "$BATS_TEST_TMPDIR/calls"; }
-    nd_install_docker() { echo "install-docker" >> "$BATS_TEST_TMPDIR/calls"; }
-    nd_start_docker() { echo "start-docker" >> "$BATS_TEST_TMPDIR/calls"; }
+    nd_host_install_packages() { echo "install $*" >> "$BATS_TEST_TMPDIR/calls"; }
+    nd_host_install_docker() { echo "install-docker" >> "$BATS_TEST_TMPDIR/calls"; }
+    nd_host_start_docker() { echo "start-docker" >> "$BATS_TEST_TMPDIR/calls"; }
     e2e_host_setup
     [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "install git debootstrap qemu-utils
 install-docker
@@ -502,9 +502,9 @@ start-docker" ]
 }
 
 @test "host: an engine that does not come up is a clear error" {
-    nd_install_packages() { return 0; }
-    nd_install_docker() { return 0; }
-    nd_start_docker() { return 1; }
+    nd_host_install_packages() { return 0; }
+    nd_host_install_docker() { return 0; }
+    nd_host_start_docker() { return 1; }
     run e2e_host_setup
     [ "$status" -ne 0 ]
     [[ "$output" == *"no Docker engine answers"* ]]
@@ -515,16 +515,16 @@ start-docker" ]
     dpkg() { [[ $2 == present ]]; }
     apt-get() { echo "apt-get $*" >> "$calls"; }
     env() { while [[ $1 == *=* ]]; do shift; done; "$@"; }
-    nd_install_packages present
+    nd_host_install_packages present
     [ ! -e "$calls" ]
-    nd_install_packages present missing
+    nd_host_install_packages present missing
     grep -q 'apt-get install -y -qq missing$' "$calls"
 }
 
 @test "host: cgroup hierarchies grouped as the kernel has them, mounted or not" {
-    ND_PROC_CGROUPS=$BATS_TEST_TMPDIR/cgroups
-    ND_MOUNTINFO=$BATS_TEST_TMPDIR/mountinfo
-    cat > "$ND_PROC_CGROUPS" <<'CG'
+    ND_HOST_PROC_CGROUPS=$BATS_TEST_TMPDIR/cgroups
+    ND_COMMON_MOUNTINFO=$BATS_TEST_TMPDIR/mountinfo
+    cat > "$ND_HOST_PROC_CGROUPS" <<'CG'
 #subsys_name	hierarchy	num_cgroups	enabled
 cpuset	3	1	1
 cpu	1	10	1
@@ -533,18 +533,18 @@ net_prio	12	2	1
 hugetlb	13	2	1
 rdma	0	1	1
 CG
-    cat > "$ND_MOUNTINFO" <<'MI'
+    cat > "$ND_COMMON_MOUNTINFO" <<'MI'
 30 25 0:26 / /sys/fs/cgroup ro,relatime - tmpfs tmpfs ro,size=4096k
 31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
 32 30 0:28 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
 MI
-    [ "$(_nd_cgroup_hierarchies | sort | tr '\n' ' ')" = "cpu cpuset hugetlb net_cls,net_prio " ]
-    _nd_cgroup_mounted cpu
-    _nd_cgroup_mounted cpuset
-    ! _nd_cgroup_mounted hugetlb
-    ! _nd_cgroup_mounted net_cls,net_prio
+    [ "$(_nd_host_cgroup_hierarchies | sort | tr '\n' ' ')" = "cpu cpuset hugetlb net_cls,net_prio " ]
+    _nd_host_cgroup_mounted cpu
+    _nd_host_cgroup_mounted cpuset
+    ! _nd_host_cgroup_mounted hugetlb
+    ! _nd_host_cgroup_mounted net_cls,net_prio
     # a controller's name inside another's is no match
-    ! _nd_cgroup_mounted cpuacct
+    ! _nd_host_cgroup_mounted cpuacct
 }
 
 @test "local.conf: Cinder and Heat by default, neither with E2E_CINDER=0 E2E_HEAT=0" {
