@@ -21,7 +21,9 @@ teardown() {
     if [[ -n "${ND_ID:-}" ]]; then
         # also what a failed docker run left behind
         docker ps -aq --filter "label=nd-bats=$ND_ID" | xargs -r docker rm -f > /dev/null 2>&1 || true
-        docker rmi -f "$NOVA_DOCKER_CIRROS_IMAGE" > /dev/null 2>&1 || true
+        # the image and the second one the extra phase makes of it
+        docker rmi -f "$NOVA_DOCKER_CIRROS_IMAGE" \
+            "$NOVA_DOCKER_CIRROS_IMAGE-alt" > /dev/null 2>&1 || true
     fi
 }
 
