@@ -5,8 +5,9 @@
 # clean.sh phase to the functions in lib/nova_docker (its header lists
 # them in this order).
 #
-# Nodes with n-cpu get Docker, LXCFS, the driver and its nova
-# configuration; nodes with g-api get Docker too (to build the image),
+# Nodes with n-cpu get the engine (Docker, or Podman), LXCFS, the driver
+# and its nova configuration; nodes with g-api get the engine too (to
+# build the image),
 # Glance's container format and the cirros image. A compute-only subnode
 # uploads nothing.
 
@@ -20,7 +21,7 @@ if is_service_enabled n-cpu g-api; then
             nova_docker_check_virt_driver
             nova_docker_check_engine_settings
         fi
-        echo_summary "Installing the Docker engine"
+        echo_summary "Installing the container engine ($NOVA_DOCKER_ENGINE)"
         nova_docker_install_engine
         if is_service_enabled n-cpu; then
             nova_docker_install_sandbox

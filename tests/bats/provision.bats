@@ -98,7 +98,7 @@ require_root() {
     run "$PROVISION" --dry-run --distro debian "${ARGS[@]}"
     [ "$status" -eq 0 ]
     [[ "$output" == *"would: install docker.io"* ]]
-    [[ "$output" == *"would: enable and start the docker service"* ]]
+    [[ "$output" == *"would: enable and start docker"* ]]
     [[ "$output" == *"would: install catatonit"* ]]
     [[ "$output" == *"would: install lxcfs"* ]]
     [[ "$output" == *"would: install $DROPIN (lxcfs --enable-cfs --enable-loadavg)"* ]]
@@ -444,4 +444,81 @@ real_xfs_args() {
     [ -z "$(losetup -j "$XFS_FILE")" ]
     [ ! -e "$ETC/fstab" ] && [ ! -e "$ND_DAEMON_JSON" ]
     [ -z "$(nd_calls '^systemctl restart docker')" ]
+}
+
+@test "--engine podman --dry-run: podman, its socket open to the docker group, nova's api_url" {
+    run "$PROVISION" --dry-run --distro fedora --engine podman "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"would: install podman"* ]]
+    [[ "$output" != *"moby-engine"* ]]
+    [[ "$output" == *"would: install $ETC/systemd/system/podman.socket.d/nova-docker.conf (podman.socket for the group docker)"* ]]
+    [[ "$output" == *"would: enable and start podman.socket"* ]]
+    [[ "$output" == *"would: set [docker] api_url = unix:///run/podman/podman.sock in $ETC/nova/nova.conf"* ]]
+    [[ "$output" == *"ok: Podman: no daemon.json to write"* ]]
+    [ ! -e "$ETC/systemd/system/podman.socket.d" ]
+    [ -z "$(nd_calls '^(dnf|systemctl (start|restart|enable)|groupadd)')" ]
+}
+
+@test "RHEL and its rebuilds get Podman by default, Fedora Docker" {
+    NOVA_DOCKER_OS_RELEASE=$BATS_TEST_TMPDIR/os-release
+    export NOVA_DOCKER_OS_RELEASE
+    printf 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.5"\n' > "$NOVA_DOCKER_OS_RELEASE"
+    run "$PROVISION" --dry-run "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"would: install podman"* ]]
+    [[ "$output" == *"would: set [docker] api_url = unix:///run/podman/podman.sock"* ]]
+    printf 'ID=fedora\nVERSION_ID=42\n' > "$NOVA_DOCKER_OS_RELEASE"
+    run "$PROVISION" --dry-run "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"would: install moby-engine"* ]]
+    [[ "$output" != *"podman"* ]]
+}
+
+@test "--engine: a wrong engine, or Docker's options with Podman, each a clear error, nothing done" {
+    run "$PROVISION" --dry-run --distro debian --engine lxd "${ARGS[@]}"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--engine must be 'docker' or 'podman', not 'lxd'"* ]]
+    run "$PROVISION" --dry-run --distro debian --engine podman --docker-source docker-ce "${ARGS[@]}"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--engine podman installs the distribution's podman; --docker-source docker-ce is Docker's"* ]]
+    xfs_args
+    run "$PROVISION" --dry-run --distro debian --engine podman "${ARGS[@]}" "${XFS_ARGS[@]}"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--xfs-data-root is the Docker engine's (its daemon.json)"* ]]
+    run "$PROVISION" --dry-run --distro debian --engine podman "${ARGS[@]}" --userns-remap default
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--userns-remap default is the Docker engine's"* ]]
+    [[ "$output" != *"would:"* ]]
+}
+
+@test "--engine podman for real: the drop-in (root, 0644), the socket restarted once, api_url kept where set" {
+    require_root
+    run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    local dropin=$ETC/systemd/system/podman.socket.d/nova-docker.conf
+    [ "$(stat -c '%u %a' "$dropin")" = "0 644" ]
+    grep -qxF 'SocketGroup=docker' "$dropin"
+    grep -qxF 'SocketMode=0660' "$dropin"
+    nd_calls '^dnf install -y podman$' | grep -q .
+    nd_calls '^systemctl enable --now podman.socket$' | grep -q .
+    [ "$(iniget "$ETC/nova/nova.conf" docker api_url)" = unix:///run/podman/podman.sock ]
+    : > "$ND_CALLS"
+    run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok: podman.socket enabled and running"* ]]
+    [ -z "$(nd_calls '^(dnf|systemctl (restart|enable))')" ]
+    # an operator's own api_url stays
+    sed -i 's|^api_url = .*|api_url = unix:///srv/podman.sock|' "$ETC/nova/nova.conf"
+    run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}"
+    [ "$(iniget "$ETC/nova/nova.conf" docker api_url)" = unix:///srv/podman.sock ]
+}
+
+@test "RHEL with --docker-source docker-ce keeps Docker" {
+    NOVA_DOCKER_OS_RELEASE=$BATS_TEST_TMPDIR/os-release
+    export NOVA_DOCKER_OS_RELEASE
+    printf 'ID="almalinux"\nID_LIKE="rhel centos fedora"\n' > "$NOVA_DOCKER_OS_RELEASE"
+    run "$PROVISION" --dry-run --docker-source docker-ce "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"would: install docker-ce docker-ce-cli containerd.io"* ]]
+    [[ "$output" != *"podman"* ]]
 }

@@ -213,10 +213,11 @@ function fake_docker_create {
     echo 0123456789ab
 }
 
-# docker: the engine is up, down or hangs ($ND_STATE/docker); containers
-# in $ND_STATE/docker-ps, images in $ND_STATE/docker-images
+# docker (and podman's CLI, which takes the same commands): the engine is
+# up, down or hangs ($ND_STATE/docker); containers in $ND_STATE/docker-ps,
+# images in $ND_STATE/docker-images
 function fake_docker {
-    if [[ "$1" == --host ]]; then
+    if [[ "$1" == --host || "$1" == --url ]]; then
         shift 2
     fi
     case "$(cat "$ND_STATE/docker")" in
@@ -284,7 +285,7 @@ case "$NAME" in
     mount) fake_mount "$@" ;;
     id) fake_id "$@" ;;
     curl) fake_curl "$@" ;;
-    docker) fake_docker "$@" ;;
+    docker|podman) fake_docker "$@" ;;
     openstack) fake_openstack "$@" ;;
     pip) fake_pip "$@" ;;
     *) exit 0 ;;

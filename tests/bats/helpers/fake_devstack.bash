@@ -50,7 +50,7 @@ function nd_require_docker {
 }
 
 # the commands fake_command.bash stands in for
-ND_FAKES="sudo systemctl service apt-get dnf dpkg rpm usermod gpasswd groupadd groupdel getent id curl docker openstack pip edit-constraints mount"
+ND_FAKES="sudo systemctl service apt-get dnf dpkg rpm usermod gpasswd groupadd groupdel getent id curl docker podman openstack pip edit-constraints mount"
 
 # the commands run for real although they may live beside dockerd
 ND_REAL_TOOLS="mkfs.xfs mkfs.ext4 blkid xfs_db losetup mountpoint umount"
