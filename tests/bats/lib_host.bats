@@ -85,9 +85,15 @@ function lxcfs_mounts {
 @test "start_lxcfs without systemd: a dead lxcfs's mount goes, lxcfs starts with the options" {
     lxcfs_here
     lxcfs_mounts dead
-    printf '#!/bin/bash\necho "$(basename "$0") $*" >> "$ND_CALLS"\n' > "$ND_BIN/lxcfs"
-    cp "$ND_BIN/lxcfs" "$ND_BIN/umount"
-    chmod +x "$ND_BIN/lxcfs" "$ND_BIN/umount"
+    # recorders of their own, ahead of the harness's (whose umount is a
+    # link to the real one: never write through it)
+    local fakes=$BATS_TEST_TMPDIR/fakes tool
+    mkdir -p "$fakes"
+    for tool in lxcfs umount; do
+        printf '#!/bin/bash\necho "$(basename "$0") $*" >> "$ND_CALLS"\n' > "$fakes/$tool"
+        chmod +x "$fakes/$tool"
+    done
+    PATH=$fakes:$PATH
     run nd_host_start_lxcfs
     # the fake lxcfs answers nothing: a clear error after ND_HOST_WAIT
     [ "$status" -eq 1 ]

@@ -32,6 +32,7 @@ from oslo_utils import uuidutils
 
 # The [docker] options the tests set, registered before the driver loads.
 from novadocker import conf  # noqa: F401
+from novadocker import mountinfo
 from tests.fixtures import images as test_images
 
 CHUNK = 64 * 1024
@@ -237,8 +238,28 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                 pass
 
     def volumes_path(self):
-        """Where the driver mounts volumes: here, a directory of the test."""
-        return self.useFixture(fixtures.TempDir()).path
+        """Where the driver mounts volumes: here, a directory of the test,
+        which the driver makes a shared mount at start; unmounted after
+        the test (a failed test's mounts below it too: lazily, here only),
+        or every run would leave one on the machine."""
+        root = tempfile.mkdtemp(prefix='novadocker-volumes-')
+        self.volumes_root = os.path.realpath(root)
+        self.addCleanup(self._remove_volumes_root)
+        return root
+
+    def _remove_volumes_root(self):
+        points = mountinfo.below(self.volumes_root) + [self.volumes_root]
+        for point in points:
+            # A bind may lie over another.
+            for _ in range(3):
+                if not mountinfo.mounted(point):
+                    break
+                if subprocess.run(['umount', point],
+                                  capture_output=True).returncode:
+                    subprocess.run(['umount', '-l', point],
+                                   capture_output=True)
+        for directory, _, _ in os.walk(self.volumes_root, topdown=False):
+            os.rmdir(directory)
 
     def image(self, kind, **fields):
         """A Glance image of one of the test tarballs (one per test)."""

@@ -237,7 +237,7 @@ class TestUsernsVolumes(userns_base.RemappedEngine,
         # The host sees the guest's root as the remapped user, as it sees
         # its processes.
         st = os.stat(os.path.join(layout.instance_dir(
-            self.root, server['id']), 'vdb', 'data.txt'))
+            self.volumes_root, server['id']), 'vdb', 'data.txt'))
         self.assertEqual(self.mapped_root(), (st.st_uid, st.st_gid))
         self.detach(server, volume_id)
         with self.host_mount(loop) as mounted:

@@ -45,7 +45,7 @@ class TestVolumes(volumes_base.VolumeTestCase):
         self.detach(server, volume_id)
         self.assertEqual([], self.attached(server))
         self.assertEqual({}, self.guest_mounts(server))
-        self.assertEqual([], mountinfo.below(self.root))
+        self.assertEqual([], mountinfo.below(self.volumes_root))
         self.assertEqual([], os.listdir(self.host_dir(server)))
         self.assertEqual('written by %s\n' % server['id'],
                          self.read_on_device(loop, 'data.txt'))
@@ -126,9 +126,13 @@ class TestVolumes(volumes_base.VolumeTestCase):
 
     def test_resize_and_revert_keep_it(self):
         self.flags(allow_resize_to_same_host=True)
+        # Both named: the harness boots on the first flavor it lists,
+        # which a new flavor's random id may come before.
+        small = self._create_flavor(memory_mb=512, vcpu=1, disk=1,
+                                    ephemeral=0, name='small')
         large = self._create_flavor(memory_mb=1024, vcpu=2, disk=1,
                                     ephemeral=0, name='large')
-        server = self.boot()
+        server = self.boot(flavor_id=small)
         volume_id, loop = self.volume('ext4')
         self.attach(server, volume_id)
         where = volumes_base.GUEST_VOLUMES + '/vdb'
@@ -159,7 +163,7 @@ class TestVolumes(volumes_base.VolumeTestCase):
                                  volumes_base.GUEST_VOLUMES))
         self._stop_server(server)
         self.detach(server, volume_id)
-        self.assertEqual([], mountinfo.below(self.root))
+        self.assertEqual([], mountinfo.below(self.volumes_root))
 
     def test_host_boot_mounts_the_volume_again(self):
         self.flags(resume_guests_state_on_host_boot=True)
@@ -171,18 +175,18 @@ class TestVolumes(volumes_base.VolumeTestCase):
         # mounted, not even the shared mount of volumes_path.
         self.container(server).stop(timeout=0)
         volumes_base.run('umount', os.path.join(self.host_dir(server), 'vdb'))
-        volumes_base.run('umount', self.root)
-        self.assertFalse(mountinfo.mounted(self.root))
+        volumes_base.run('umount', self.volumes_root)
+        self.assertFalse(mountinfo.mounted(self.volumes_root))
         self.compute = self.restart_compute_service(
             self.compute, keep_hypervisor_state=False)
         self.computes[self.host] = self.compute
         server = self._wait_for_state_change(server, 'ACTIVE')
-        self.assertTrue(mountinfo.is_shared(self.root))
+        self.assertTrue(mountinfo.is_shared(self.volumes_root))
         self.assertEqual((0, 'kept\n'),
                          self.sh(server, 'cat %s/vdb/f' %
                                  volumes_base.GUEST_VOLUMES))
         self._delete_server(server)
-        self.assertEqual([], mountinfo.below(self.root))
+        self.assertEqual([], mountinfo.below(self.volumes_root))
         self.assertFalse(os.path.exists(self.host_dir(server)))
 
     def test_delete_leaves_no_mount_and_no_directory(self):
@@ -194,10 +198,10 @@ class TestVolumes(volumes_base.VolumeTestCase):
         self.assertEqual('/dev/vdc', device)
         self.sh(server, 'echo one > %s/vdb/f; echo two > %s/vdc/f'
                 % (volumes_base.GUEST_VOLUMES, volumes_base.GUEST_VOLUMES))
-        self.assertEqual(2, len(mountinfo.below(self.root)))
+        self.assertEqual(2, len(mountinfo.below(self.volumes_root)))
         self.api.delete_server(server['id'])
         self._wait_until_deleted(server)
-        self.assertEqual([], mountinfo.below(self.root))
+        self.assertEqual([], mountinfo.below(self.volumes_root))
         self.assertFalse(os.path.exists(self.host_dir(server)))
         self.assertEqual('one\n', self.read_on_device(loop1, 'f'))
         self.assertEqual('two\n', self.read_on_device(loop2, 'f'))
@@ -239,7 +243,7 @@ class TestVolumes(volumes_base.VolumeTestCase):
         self.assertIn('holds no file system', event['details'])
         self.assertIn('format_blank_volumes', event['details'])
         self.assertEqual([], self.attached(server))
-        self.assertEqual([], mountinfo.below(self.root))
+        self.assertEqual([], mountinfo.below(self.volumes_root))
         # Still blank: blkid finds nothing.
         self.assertEqual(2, volumes_base.run('blkid', '-p', loop,
                                              check=False).returncode)
@@ -261,7 +265,7 @@ class TestVolumes(volumes_base.VolumeTestCase):
         _, event = self.attach(server, volume_id, expected='Error')
         self.assertIn('a swap signature', event['details'])
         self.assertEqual([], self.attached(server))
-        self.assertEqual([], mountinfo.below(self.root))
+        self.assertEqual([], mountinfo.below(self.volumes_root))
         self.assertEqual('swap', volumes_base.run(
             'blkid', '-p', '-s', 'TYPE', '-o', 'value', loop).stdout.strip())
 
@@ -296,4 +300,4 @@ class TestVolumes(volumes_base.VolumeTestCase):
         _, event = self.attach(server, volume_id, expected='Error')
         self.assertIn('another file system is mounted at', event['details'])
         self.assertEqual([], self.attached(server))
-        self.assertEqual([place], mountinfo.below(self.root))
+        self.assertEqual([place], mountinfo.below(self.volumes_root))

@@ -61,24 +61,9 @@ class VolumeTestCase(base.DockerDriverTestCase):
         self.use_real_privsep('privsep_osbrick')
         return super()._setup_compute_service()
 
-    def volumes_path(self):
-        root = tempfile.mkdtemp(prefix='novadocker-volumes-')
-        self.root = os.path.realpath(root)
-        self.addCleanup(self._remove_root)
-        return root
-
-    def _remove_root(self):
-        """The shared mount of volumes_path, once every container is gone
-        (a failed test's mounts too: lazily, here only)."""
-        for point in mountinfo.below(self.root) + [self.root]:
-            if run('umount', point, check=False).returncode:
-                run('umount', '-l', point, check=False)
-        for directory, _, _ in os.walk(self.root, topdown=False):
-            os.rmdir(directory)
-
     def _sweep(self):
         self.delete_servers(self.booted)
-        for point in mountinfo.below(self.root):
+        for point in mountinfo.below(self.volumes_root):
             run('umount', point, check=False)
         for loop, image in self.loops:
             run('losetup', '-d', loop, check=False)
@@ -191,4 +176,4 @@ class VolumeTestCase(base.DockerDriverTestCase):
                 if fields[1].startswith(GUEST_VOLUMES + '/')}
 
     def host_dir(self, server):
-        return os.path.join(self.root, server['id'])
+        return os.path.join(self.volumes_root, server['id'])
