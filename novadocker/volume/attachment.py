@@ -249,8 +249,11 @@ class InstanceVolumes:
     # -- every volume of an instance ------------------------------------
 
     def mount_all(self, instance, block_device_info):
-        """Connect and mount every volume not mounted yet (boot, start,
-        reboot, host boot); undo this call's mounts if one fails."""
+        """Before a start (boot, start, reboot, host boot, a move's end):
+        the instance's directory, which its container binds, and every
+        volume not mounted yet; undo this call's mounts if one fails."""
+        if mountinfo.is_shared(self.root):
+            layout.make_instance_dir(self.root, instance.uuid)
         done = []
         try:
             for bdm in _connected(block_device_info):

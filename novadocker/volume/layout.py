@@ -55,14 +55,22 @@ def instance_dir(root, instance_uuid):
     return os.path.join(os.path.realpath(root), instance_uuid)
 
 
+def make_instance_dir(root, instance_uuid):
+    """The directory the instance's containers bind: before each start
+    too, since a guest kept across a move outlives the one of the move's
+    other end, whose removal took the directory on a shared host."""
+    directory = instance_dir(root, instance_uuid)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    return directory
+
+
 def container_settings(root, instance_uuid):
     """Engine settings at create time: the instance's directory's bind.
 
     Read-only and not recursively so: the volumes below it keep their own
     mode (Docker 25 and later make read-only binds recursive by default).
     """
-    source = instance_dir(root, instance_uuid)
-    os.makedirs(source, mode=0o755, exist_ok=True)
+    source = make_instance_dir(root, instance_uuid)
     mount = docker.types.Mount(GUEST_PATH, source, type='bind',
                                read_only=True, propagation='rslave')
     mount['BindOptions']['ReadOnlyNonRecursive'] = True

@@ -153,6 +153,26 @@ class TestVolumes(volumes_base.VolumeTestCase):
         self.detach(server, volume_id)
         self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
 
+    def test_resize_and_revert_without_a_volume(self):
+        # On one host the guest kept for the revert binds the instance's
+        # directory, which the removal of the resized guest took with it.
+        self.flags(allow_resize_to_same_host=True)
+        small = self._create_flavor(memory_mb=512, vcpu=1, disk=1,
+                                    ephemeral=0, name='small')
+        large = self._create_flavor(memory_mb=1024, vcpu=2, disk=1,
+                                    ephemeral=0, name='large')
+        server = self.boot(flavor_id=small)
+        for action, expected in (
+                ({'resize': {'flavorRef': large}}, 'VERIFY_RESIZE'),
+                ({'revertResize': None}, 'ACTIVE')):
+            self.api.post_server_action(server['id'], action)
+            server = self._wait_for_state_change(
+                server, expected, max_retries=base.BOOT_RETRIES)
+            self._wait_for_server_parameter(
+                server, {'OS-EXT-STS:task_state': None})
+        self.assertEqual('small', server['flavor']['original_name'])
+        self.assertEqual((0, 'up\n'), self.sh(server, 'echo up'))
+
     def test_attach_to_a_stopped_server_then_start(self):
         server = self._stop_server(self.boot())
         volume_id, _ = self.volume('ext4', files={'f': 'before start\n'})
