@@ -124,29 +124,40 @@ class TestVolumes(volumes_base.VolumeTestCase):
         self.detach(server, volume_id)
         self.assertEqual('kept\n', self.read_on_device(loop, 'f'))
 
-    def test_resize_and_revert_keep_it(self):
+    def _boot_to_resize(self):
+        """A server on a flavor of its own, and a larger flavor to resize
+        it to on this host. Both named: the harness boots on the first
+        flavor it lists, which a new flavor's random id may come before."""
         self.flags(allow_resize_to_same_host=True)
-        # Both named: the harness boots on the first flavor it lists,
-        # which a new flavor's random id may come before.
         small = self._create_flavor(memory_mb=512, vcpu=1, disk=1,
                                     ephemeral=0, name='small')
         large = self._create_flavor(memory_mb=1024, vcpu=2, disk=1,
                                     ephemeral=0, name='large')
-        server = self.boot(flavor_id=small)
-        volume_id, loop = self.volume('ext4')
-        self.attach(server, volume_id)
-        where = volumes_base.GUEST_VOLUMES + '/vdb'
-        self.sh(server, 'echo kept > %s/f' % where)
-        for action, expected in (
-                ({'resize': {'flavorRef': large}}, 'VERIFY_RESIZE'),
-                ({'revertResize': None}, 'ACTIVE'),
-                ({'resize': {'flavorRef': large}}, 'VERIFY_RESIZE'),
-                ({'confirmResize': None}, 'ACTIVE')):
-            self.api.post_server_action(server['id'], action)
+        return self.boot(flavor_id=small), large
+
+    def _moves(self, server, large, *actions):
+        """Each action ('resize', 'revertResize', 'confirmResize') done
+        and settled; yields the server after each."""
+        for action in actions:
+            body, expected = (({'resize': {'flavorRef': large}},
+                               'VERIFY_RESIZE') if action == 'resize' else
+                              ({action: None}, 'ACTIVE'))
+            self.api.post_server_action(server['id'], body)
             server = self._wait_for_state_change(
                 server, expected, max_retries=base.BOOT_RETRIES)
             self._wait_for_server_parameter(
                 server, {'OS-EXT-STS:task_state': None})
+            yield action, server
+
+    def test_resize_and_revert_keep_it(self):
+        server, large = self._boot_to_resize()
+        volume_id, loop = self.volume('ext4')
+        self.attach(server, volume_id)
+        where = volumes_base.GUEST_VOLUMES + '/vdb'
+        self.sh(server, 'echo kept > %s/f' % where)
+        for action, server in self._moves(server, large, 'resize',
+                                          'revertResize', 'resize',
+                                          'confirmResize'):
             self.assertEqual((0, 'kept\n'),
                              self.sh(server, 'cat %s/f' % where), action)
             self.assertIn('rw', self.guest_mounts(server)[where], action)
@@ -156,20 +167,10 @@ class TestVolumes(volumes_base.VolumeTestCase):
     def test_resize_and_revert_without_a_volume(self):
         # On one host the guest kept for the revert binds the instance's
         # directory, which the removal of the resized guest took with it.
-        self.flags(allow_resize_to_same_host=True)
-        small = self._create_flavor(memory_mb=512, vcpu=1, disk=1,
-                                    ephemeral=0, name='small')
-        large = self._create_flavor(memory_mb=1024, vcpu=2, disk=1,
-                                    ephemeral=0, name='large')
-        server = self.boot(flavor_id=small)
-        for action, expected in (
-                ({'resize': {'flavorRef': large}}, 'VERIFY_RESIZE'),
-                ({'revertResize': None}, 'ACTIVE')):
-            self.api.post_server_action(server['id'], action)
-            server = self._wait_for_state_change(
-                server, expected, max_retries=base.BOOT_RETRIES)
-            self._wait_for_server_parameter(
-                server, {'OS-EXT-STS:task_state': None})
+        server, large = self._boot_to_resize()
+        for _, server in self._moves(server, large, 'resize',
+                                     'revertResize'):
+            pass
         self.assertEqual('small', server['flavor']['original_name'])
         self.assertEqual((0, 'up\n'), self.sh(server, 'echo up'))
 
