@@ -16,6 +16,23 @@ docker_opts = [
                help='URL of the Docker engine API: unix:///path/to/socket '
                     'or tcp://host:port. The nova-compute user needs access '
                     'to it, normally by membership of the docker group.'),
+    cfg.StrOpt('engine',
+               default='auto',
+               choices=[
+                   ('auto', 'Whichever engine answers at api_url, as its '
+                    'version answer says.'),
+                   ('docker', 'dockerd; nova-compute does not start on '
+                    'another engine.'),
+                   ('podman', 'Rootful Podman\'s Docker-compatible service '
+                    '(podman system service, as root); nova-compute does '
+                    'not start on another engine.')],
+               help='The engine behind api_url. Podman answers parts of '
+                    'Docker\'s API otherwise; the driver makes its answers '
+                    'Docker\'s and refuses what it cannot do there. Podman '
+                    'must run as root (its service\'s socket, e.g. '
+                    'unix:///run/podman/podman.sock, readable by '
+                    'nova-compute only): a rootless one cannot make the '
+                    'guests\' network namespaces or mounts.'),
     cfg.IntOpt('api_timeout',
                default=120,
                min=1,

@@ -147,7 +147,9 @@ class DockerDriver(driver.ComputeDriver):
             remap, CONF.docker.guest_setuid)
         self._guest_caps = userns.guest_capabilities(
             remap, CONF.docker.guest_net_admin)
-        self._sets_domainname = userns.sets_domainname(remap)
+        # Where the engine cannot, the driver names the guest's domain.
+        self._sets_domainname = (userns.sets_domainname(remap) and
+                                 self.engine.traits.sets_domainname)
         self.network.init_host(self._sets_domainname)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.

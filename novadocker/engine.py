@@ -12,6 +12,7 @@ from nova import exception
 from oslo_log import log as logging
 
 from novadocker import conf
+from novadocker import engine_compat
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ UNREACHABLE = (requests.exceptions.ConnectionError,
 
 class EngineUnavailable(exception.NovaException):
     msg_fmt = ('The Docker engine at %(url)s cannot be reached: %(reason)s. '
-               'Check that dockerd is running and that the nova-compute '
-               'user may use its socket (docker group).')
+               'Check that the engine (dockerd, or podman system service) '
+               'is running and that the nova-compute user may use its '
+               'socket (docker group).')
 
 
 def unavailable(reason):
@@ -55,6 +57,9 @@ class Engine:
 
     def __init__(self):
         self._client = None
+        # Docker or Podman, and what it does itself: known once connected.
+        self.kind = None
+        self.traits = None
         # The compute service whose containers these are: Nova hands it to
         # the driver's init_host (several services may share a process and
         # its CONF, as in Nova's functional tests).
@@ -68,16 +73,28 @@ class Engine:
 
     def connect(self):
         url = CONF.docker.api_url
+        wanted = CONF.docker.engine
         try:
-            client = docker.DockerClient(base_url=url,
-                                         version=CONF.docker.api_version,
-                                         timeout=CONF.docker.api_timeout)
+            client, self.kind = engine_compat.connect(
+                url, CONF.docker.api_version, CONF.docker.api_timeout,
+                kind=None if wanted == 'auto' else wanted)
             client.ping()
         except UNREACHABLE + (docker.errors.DockerException,) as e:
             # With api_version=auto the SDK asks the engine at once and
             # wraps the connection error in a DockerException.
             raise unavailable(e)
+        self.traits = engine_compat.TRAITS[self.kind]
         return client
+
+    def refuse_unless(self, supported, feature, reason):
+        """Unsupported for ``feature`` unless ``supported`` is this
+        engine's."""
+        if self._client is None:
+            self._client = self.connect()
+        if self.kind not in supported:
+            raise engine_compat.Unsupported(
+                feature=feature, engine=self.kind.capitalize(),
+                reason=reason)
 
     def find(self, instance_uuid):
         """The container of an instance, or None."""

@@ -33,6 +33,7 @@ from oslo_utils import uuidutils
 # The [docker] options the tests set, registered before the driver loads.
 from novadocker import conf  # noqa: F401
 from novadocker import mountinfo
+from tests.fixtures import engine as test_engine
 from tests.fixtures import images as test_images
 
 CHUNK = 64 * 1024
@@ -50,9 +51,9 @@ _UNPOISONED = {'builtins.open': builtins.open, 'os.listdir': os.listdir,
                'glob.iglob': glob.iglob}
 
 
-# The engine the tests use, and the driver by default.
-ENGINE_URL = os.environ.get('NOVADOCKER_TEST_DOCKER',
-                            'unix:///var/run/docker.sock')
+# The engine the tests use, and the driver by default
+# (tests/fixtures/engine.py says how to choose another).
+ENGINE_URL = test_engine.URL
 
 
 def engine_client():
@@ -189,6 +190,9 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
 
     def _setup_services(self):
         self._let_the_driver_read_sys()
+        # The driver on the tests' engine, unless a test points it at
+        # another (_setup_compute_service).
+        self.flags(api_url=ENGINE_URL, group='docker')
         # The nova wheel installs api-paste.ini under <prefix>/etc/nova, not
         # where the API fixture looks (beside site-packages).
         paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')

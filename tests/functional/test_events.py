@@ -21,6 +21,7 @@ from oslotest import base
 from novadocker import conf
 from novadocker import engine
 from novadocker import events
+from tests.fixtures import engine as test_engine
 from tests.fixtures import engine_proxy
 from tests.fixtures import images
 
@@ -86,6 +87,7 @@ class TestContainerWatcher(base.BaseTestCase):
                         'OS_NOVA_DISABLE_EVENTLET_PATCHING=1, as '
                         'tools/run-functional.sh does')
         self.conf = self.useFixture(config_fixture.Config(conf.CONF))
+        self.conf.config(api_url=test_engine.URL, group='docker')
         self.client = docker.DockerClient(base_url=conf.CONF.docker.api_url,
                                           version='auto')
         self.addCleanup(self.client.close)

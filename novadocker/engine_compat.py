@@ -1,0 +1,334 @@
+"""Where the engines behind the Docker API differ, and the one place that
+absorbs it.
+
+The driver speaks Docker's engine API through docker-py. Rootful Podman's
+Docker-compatible service (``podman system service``) answers most of it
+as dockerd does; where it does not, ``PodmanAPIClient`` turns the request
+or the answer into Docker's, so that the rest of the driver never asks
+which engine it has. What no translation can give is in ``Traits`` (the
+driver does it itself), and what cannot work at all is refused with
+``Unsupported``.
+"""
+
+import collections
+import json
+import re
+import resource
+import socket
+import struct
+import time
+
+import docker
+from docker import utils as docker_utils
+from nova import exception
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+DOCKER = 'docker'
+PODMAN = 'podman'
+KINDS = (DOCKER, PODMAN)
+
+# What the engine does itself, and so what the driver must not.
+Traits = collections.namedtuple('Traits', [
+    # Sets a container's domain name (Config.Domainname) at create.
+    'sets_domainname',
+])
+TRAITS = {
+    DOCKER: Traits(sets_domainname=True),
+    # Takes the field and drops it: the guest's UTS namespace keeps "(none)".
+    PODMAN: Traits(sets_domainname=False),
+}
+
+# The registry prefixes Podman puts before the names Docker gives:
+# "glance/x:latest" is "docker.io/glance/x:latest" there, and an image
+# imported as "name" is "docker.io/library/name" (or "localhost/name").
+_DEFAULT_PREFIXES = ('docker.io/library/', 'docker.io/', 'localhost/')
+# Podman's name for the end of a container's process, in event filters.
+_PODMAN_EVENT_NAMES = {'die': 'died'}
+# Capabilities of Docker's default set that Podman's lacks: a guest must
+# not lose them with the engine (ping's raw socket, mknod, audit records).
+DOCKER_DEFAULT_CAPS_PODMAN_LACKS = ('AUDIT_WRITE', 'MKNOD', 'NET_RAW')
+# The limits Docker's containers inherit from dockerd, which Podman
+# instead sets to values of its own (1048576 files, 4194304 processes)
+# that a host may refuse: every start then fails.
+INHERITED_RLIMITS = (('nofile', resource.RLIMIT_NOFILE),
+                     ('nproc', resource.RLIMIT_NPROC))
+_RLIMIT_LINE = {'nofile': 'Max open files', 'nproc': 'Max processes'}
+
+
+class Unsupported(exception.NovaException):
+    msg_fmt = '%(feature)s is not supported on %(engine)s: %(reason)s'
+
+
+def kind_of(version):
+    """Docker or Podman, from the engine's /version answer."""
+    for component in version.get('Components') or []:
+        if (component.get('Name') or '').lower().startswith('podman'):
+            return PODMAN
+    return DOCKER
+
+
+def familiar(reference):
+    """A name as Docker gives it ("glance/x:latest"), whatever the
+    registry prefix Podman put before it."""
+    for prefix in _DEFAULT_PREFIXES:
+        if reference.startswith(prefix):
+            rest = reference[len(prefix):]
+            # docker.io/library/a/b is library/a/b to Docker.
+            if prefix != 'docker.io/library/' or '/' not in rest:
+                return rest
+    return reference
+
+
+def reference_matches(pattern, reference):
+    """Docker's ``reference`` image filter: a path.Match pattern against
+    the familiar name with its tag, or without it if it has none."""
+    regex = re.compile('^%s$' % ''.join(
+        '[^/]*' if c == '*' else '[^/]' if c == '?' else re.escape(c)
+        for c in pattern))
+    name = familiar(reference)
+    repository = name.rsplit(':', 1)[0] if ':' in name.rsplit('/', 1)[-1] \
+        else name
+    return bool(regex.match(name) or (':' not in pattern.rsplit('/', 1)[-1]
+                                      and regex.match(repository)))
+
+
+def translate_summary(summary):
+    """An image summary or inspect with Docker's names."""
+    for key in ('RepoTags', 'RepoDigests'):
+        if summary.get(key):
+            summary[key] = [familiar(ref) for ref in summary[key]]
+    return summary
+
+
+def translate_load_message(message):
+    """Podman's load answer as Docker words it: "Loaded image ID: <id>"
+    for an untagged image, "Loaded image: <name>" for a tagged one.
+    Podman says "Loaded image: <names>" (comma separated) for either, and
+    an untagged one by its id alone."""
+    text = message.get('stream', '')
+    prefix = 'Loaded image: '
+    if not text.startswith(prefix):
+        return [message]
+    answers = []
+    for ref in text[len(prefix):].strip().split(','):
+        ref = ref.strip()
+        if re.match(r'^(sha256:)?[0-9a-f]{64}$', ref):
+            answers.append({'stream': 'Loaded image ID: %s\n' % (
+                ref if ref.startswith('sha256:') else 'sha256:' + ref)})
+        elif ref:
+            answers.append({'stream': '%s%s\n' % (prefix, familiar(ref))})
+    return answers
+
+
+def translate_event(event):
+    """An event with Docker's action names."""
+    reverse = {v: k for k, v in _PODMAN_EVENT_NAMES.items()}
+    for key in ('Action', 'status'):
+        if event.get(key) in reverse:
+            event[key] = reverse[event[key]]
+    return event
+
+
+def translate_event_filters(filters):
+    """Docker's event names in a filter as Podman knows them."""
+    if not filters or 'event' not in filters:
+        return filters
+    wanted = filters['event']
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    return dict(filters, event=[_PODMAN_EVENT_NAMES.get(e, e)
+                                for e in wanted])
+
+
+def add_docker_defaults(host_config, rlimits):
+    """A container's host config with what Docker gives by default and
+    Podman does not: Docker's capabilities, and the engine's own limits
+    of open files and processes unless it sets some."""
+    dropped = {c.upper().removeprefix('CAP_')
+               for c in host_config.get('CapDrop') or []}
+    if 'ALL' not in dropped:
+        added = list(host_config.get('CapAdd') or [])
+        have = {c.upper().removeprefix('CAP_') for c in added}
+        added += [c for c in DOCKER_DEFAULT_CAPS_PODMAN_LACKS
+                  if c not in have and c not in dropped]
+        if added:
+            host_config['CapAdd'] = added
+    ulimits = list(host_config.get('Ulimits') or [])
+    named = {u['Name'] for u in ulimits}
+    ulimits += [{'Name': name, 'Soft': soft, 'Hard': hard}
+                for name, (soft, hard) in rlimits.items()
+                if name not in named]
+    if ulimits:
+        host_config['Ulimits'] = ulimits
+    return host_config
+
+
+def _socket_peer_pid(url):
+    """The process listening on a unix:// URL, or None."""
+    if not url.startswith('unix://'):
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(url[len('unix://'):])
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                    struct.calcsize('3i'))
+    except OSError:
+        return None
+    pid = struct.unpack('3i', creds)[0]
+    return pid or None
+
+
+def process_rlimits(pid):
+    """{'nofile': (soft, hard), 'nproc': ...} of a process, or None."""
+    try:
+        with open('/proc/%d/limits' % pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    found = {}
+    for name, label in _RLIMIT_LINE.items():
+        for line in lines:
+            if line.startswith(label):
+                soft, hard = line[len(label):].split()[:2]
+                found[name] = tuple(
+                    -1 if v == 'unlimited' else int(v) for v in (soft, hard))
+    return found if len(found) == len(_RLIMIT_LINE) else None
+
+
+def engine_rlimits(url):
+    """The limits a container would inherit from the engine's process:
+    its own where the driver can read them (a local socket), else
+    nova-compute's (which runs beside it)."""
+    pid = _socket_peer_pid(url)
+    found = process_rlimits(pid) if pid else None
+    if found is None:
+        found = {name: resource.getrlimit(which)
+                 for name, which in INHERITED_RLIMITS}
+    return found
+
+
+class PodmanAPIClient(docker.APIClient):
+    """docker-py's client with Podman's answers made Docker's."""
+
+    def __init__(self, *args, rlimits=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rlimits = rlimits or {}
+
+    # -- images ---------------------------------------------------------
+
+    def import_image_from_data(self, data, repository=None, tag=None,
+                               changes=None):
+        # Podman drops the tag and names the image <repository>:latest:
+        # import it untagged and tag it as asked.
+        answer = super().import_image_from_data(data, changes=changes)
+        if repository:
+            image_id = json.loads(answer.splitlines()[-1])['status']
+            self.tag(image_id, repository, tag or 'latest', force=True)
+        return answer
+
+    def images(self, name=None, quiet=False, all=False, filters=None):
+        # Podman ignores the reference filter (and so docker-py's name):
+        # it lists every image.
+        filters = dict(filters or {})
+        patterns = filters.pop('reference', None)
+        if name:
+            patterns = name
+        patterns = [patterns] if isinstance(patterns, str) else patterns
+        found = [translate_summary(s) for s in super().images(
+            all=all, filters=filters)]
+        if patterns:
+            found = [s for s in found if any(
+                reference_matches(p, ref) for p in patterns
+                for ref in s.get('RepoTags') or [])]
+        return [s['Id'] for s in found] if quiet else found
+
+    def inspect_image(self, image):
+        return translate_summary(super().inspect_image(image))
+
+    def load_image(self, data, quiet=None):
+        for message in super().load_image(data, quiet=quiet):
+            yield from translate_load_message(message)
+
+    # -- containers -----------------------------------------------------
+
+    def create_container_from_config(self, config, name=None,
+                                     platform=None):
+        config = dict(config)
+        config['HostConfig'] = add_docker_defaults(
+            dict(config.get('HostConfig') or {}), self.rlimits)
+        return super().create_container_from_config(config, name, platform)
+
+    # -- events ---------------------------------------------------------
+
+    def events(self, since=None, until=None, filters=None, decode=None):
+        # Podman answers nothing for a window that ended already: ask up
+        # to now and leave out what came after the window.
+        bound = None
+        if until is not None:
+            bound = _timestamp(until)
+            until = '%.6f' % max(bound, time.time() + 0.05)
+        stream = super().events(since=since, until=until,
+                                filters=translate_event_filters(filters),
+                                decode=decode)
+        if not decode:
+            return stream
+        return _EventStream(stream, bound)
+
+
+def _timestamp(value):
+    """Seconds since the epoch of an events() time (as docker-py takes)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return float(value)
+    return float(docker_utils.datetime_to_timestamp(value))
+
+
+class _EventStream:
+    """Decoded events with Docker's names, up to a time; closes as
+    docker-py's stream does."""
+
+    def __init__(self, stream, until=None):
+        self._stream = stream
+        self._until = until
+
+    def __iter__(self):
+        for event in self._stream:
+            stamp = event.get('timeNano')
+            if (self._until is not None and stamp and
+                    stamp / 1e9 > self._until):
+                continue
+            yield translate_event(event)
+
+    def close(self):
+        self._stream.close()
+
+
+class _Client(docker.DockerClient):
+    """docker-py's high-level client over a given low-level one."""
+
+    def __init__(self, api):
+        # DockerClient's own __init__ only makes an APIClient.
+        self.api = api
+
+
+def connect(url, version, timeout, kind=None):
+    """A docker.DockerClient for the engine at ``url``, and which engine
+    it is: ``kind``, or what the engine's /version says."""
+    api = docker.APIClient(base_url=url, version=version, timeout=timeout)
+    found = kind_of(api.version())
+    if kind and kind != found:
+        api.close()
+        raise exception.NovaException(
+            '[docker] engine is %s but the engine at %s is %s' % (
+                kind, url, found))
+    if found == DOCKER:
+        return _Client(api), found
+    api.close()
+    api = PodmanAPIClient(base_url=url, version=version, timeout=timeout,
+                          rlimits=engine_rlimits(url))
+    LOG.info('The engine at %s is Podman: its answers are made Docker\'s; '
+             'containers get the limits of its process %s', url,
+             api.rlimits)
+    return _Client(api), found
