@@ -164,6 +164,19 @@ def add_docker_defaults(host_config, rlimits):
     return host_config
 
 
+def network_peer(host_config):
+    """The container whose network a host config joins, or None."""
+    mode, _, peer = (host_config.get('NetworkMode') or '').partition(':')
+    return peer if mode == 'container' and peer else None
+
+
+def last_lines(output, count):
+    """The last ``count`` lines of a log."""
+    if count <= 0:
+        return b''
+    return b''.join(output.splitlines(keepends=True)[-count:])
+
+
 def _socket_peer_pid(url):
     """The process listening on a unix:// URL, or None."""
     if not url.startswith('unix://'):
@@ -255,9 +268,27 @@ class PodmanAPIClient(docker.APIClient):
     def create_container_from_config(self, config, name=None,
                                      platform=None):
         config = dict(config)
-        config['HostConfig'] = add_docker_defaults(
+        host_config = add_docker_defaults(
             dict(config.get('HostConfig') or {}), self.rlimits)
+        config['HostConfig'] = host_config
+        peer = network_peer(host_config)
+        if peer and not config.get('Hostname'):
+            # Docker gives a container that joins another's network that
+            # one's host name; Podman its own id.
+            config['Hostname'] = self.inspect_container(peer)[
+                'Config'].get('Hostname')
         return super().create_container_from_config(config, name, platform)
+
+    def logs(self, container, **kwargs):
+        # Podman's tail leaves out a line printed in parts ("Starting
+        # syslogd: " ... "OK"): read it all (the engine keeps at most
+        # log_max_size of it) and keep the last lines here.
+        tail = kwargs.get('tail')
+        if (not isinstance(tail, int) or kwargs.get('stream') or
+                kwargs.get('follow')):
+            return super().logs(container, **kwargs)
+        output = super().logs(container, **dict(kwargs, tail='all'))
+        return last_lines(output, tail)
 
     # -- events ---------------------------------------------------------
 

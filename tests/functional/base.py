@@ -32,6 +32,7 @@ from oslo_utils import uuidutils
 
 # The [docker] options the tests set, registered before the driver loads.
 from novadocker import conf  # noqa: F401
+from novadocker import engine_compat
 from novadocker import mountinfo
 from tests.fixtures import engine as test_engine
 from tests.fixtures import images as test_images
@@ -40,6 +41,7 @@ CHUNK = 64 * 1024
 # Polls (half a second apart) for a boot to reach its state: 30 s.
 BOOT_RETRIES = 60
 _TARBALLS = {}
+_ENGINE_KIND = {}
 # The C programs that tests put into guests (put_program).
 PROGRAMS = os.path.join(os.path.dirname(__file__), 'programs')
 # What the driver reads under /sys, which Nova's harness poisons: the CPU
@@ -58,6 +60,15 @@ ENGINE_URL = test_engine.URL
 
 def engine_client():
     return docker.DockerClient(base_url=ENGINE_URL, version='auto')
+
+
+def on_podman():
+    """Do the tests run on Podman's Docker-compatible service?"""
+    if 'podman' not in _ENGINE_KIND:
+        with engine_client() as client:
+            _ENGINE_KIND['podman'] = engine_compat.kind_of(
+                client.version()) == engine_compat.PODMAN
+    return _ENGINE_KIND['podman']
 
 
 def tarballs():
@@ -325,6 +336,24 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
             time.sleep(0.2)
         self.assertIn(text, output)
         return output
+
+    def skip_on_podman(self, why):
+        """Skip where the engine is Podman, saying why."""
+        if on_podman():
+            self.skipTest('Podman: %s' % why)
+
+    def mounts_of(self, container):
+        """(source, target, read-only) of every bind of a container,
+        however the engine reports it (Docker: HostConfig's Mounts for
+        what the driver asked as mounts; Podman: its Binds for all)."""
+        host = container.attrs['HostConfig']
+        found = [(m['Source'], m['Target'], bool(m.get('ReadOnly')))
+                 for m in host.get('Mounts') or []]
+        for bind in host.get('Binds') or []:
+            source, target, *options = bind.split(':')
+            found.append((source, target, 'ro' in ','.join(
+                options).split(',')))
+        return found
 
     def container(self, server):
         """The container of a server, found as the driver finds it."""

@@ -36,6 +36,13 @@ class TestConsoleLog(base.DockerDriverTestCase):
         self.assertNotIn('00000 0123456789abcdef', console)
 
         container = self.container(server)
+        if base.on_podman():
+            # Podman keeps one file, emptied at the size, and reports
+            # the size alone (in its own inspect).
+            path = container.attrs['LogPath']
+            self.assertLessEqual(os.path.getsize(path),
+                                 MAX_BYTES + ENTRY_SLACK)
+            return
         self.assertEqual({'Type': 'json-file', 'Config': {
             'max-size': MAX_SIZE, 'max-file': str(MAX_FILES)}},
             container.attrs['HostConfig']['LogConfig'])

@@ -85,13 +85,12 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertFalse(host['Privileged'])
         # Only the operator's: [docker] guest_reboot's, by default.
         self.assertEqual(['SYS_BOOT'], host['CapAdd'])
-        self.assertFalse(host['Binds'])
         # The only mounts are LXCFS's files, read-only.
-        for mount in host.get('Mounts') or []:
-            self.assertTrue(mount['ReadOnly'], mount)
+        for source, target, read_only in self.mounts_of(
+                self.container(server)):
+            self.assertTrue(read_only, source)
             self.assertEqual(os.path.join(CONF.docker.lxcfs_path,
-                                          mount['Target'].lstrip('/')),
-                             mount['Source'])
+                                          target.lstrip('/')), source)
         self.assert_network_of_its_sandbox(server)
 
     def test_flavor_extra_specs_add_capabilities(self):
