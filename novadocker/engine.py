@@ -86,16 +86,6 @@ class Engine:
         self.traits = engine_compat.TRAITS[self.kind]
         return client
 
-    def refuse_unless(self, supported, feature, reason):
-        """Unsupported for ``feature`` unless ``supported`` is this
-        engine's."""
-        if self._client is None:
-            self._client = self.connect()
-        if self.kind not in supported:
-            raise engine_compat.Unsupported(
-                feature=feature, engine=self.kind.capitalize(),
-                reason=reason)
-
     def find(self, instance_uuid):
         """The container of an instance, or None."""
         # One removed between the engine's list and its inspect is gone.

@@ -5,9 +5,8 @@ The driver speaks Docker's engine API through docker-py. Rootful Podman's
 Docker-compatible service (``podman system service``) answers most of it
 as dockerd does; where it does not, ``PodmanAPIClient`` turns the request
 or the answer into Docker's, so that the rest of the driver never asks
-which engine it has. What no translation can give is in ``Traits`` (the
-driver does it itself), and what cannot work at all is refused with
-``Unsupported``.
+which engine it has. What no translation can give is in ``Traits``: the
+driver does it itself.
 """
 
 import collections
@@ -55,10 +54,6 @@ DOCKER_DEFAULT_CAPS_PODMAN_LACKS = ('AUDIT_WRITE', 'MKNOD', 'NET_RAW')
 INHERITED_RLIMITS = (('nofile', resource.RLIMIT_NOFILE),
                      ('nproc', resource.RLIMIT_NPROC))
 _RLIMIT_LINE = {'nofile': 'Max open files', 'nproc': 'Max processes'}
-
-
-class Unsupported(exception.NovaException):
-    msg_fmt = '%(feature)s is not supported on %(engine)s: %(reason)s'
 
 
 def kind_of(version):
