@@ -28,6 +28,7 @@ from novadocker import console_log
 from novadocker import diagnostics
 from novadocker import disk_quota
 from novadocker import engine
+from novadocker import engine_compat
 from novadocker import events
 from novadocker import flavor as flavor_settings
 from novadocker import guest_power
@@ -150,7 +151,8 @@ class DockerDriver(driver.ComputeDriver):
         # Where the engine cannot, the driver names the guest's domain.
         self._sets_domainname = (userns.sets_domainname(remap) and
                                  self.engine.traits.sets_domainname)
-        self.network.init_host(self._sets_domainname)
+        self.network.init_host(self._sets_domainname,
+                               self.engine.traits.writes_name_servers)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
         # Before any container starts: volumes reach them through it.
         self.volumes.init_host(remap)
@@ -504,8 +506,12 @@ class DockerDriver(driver.ComputeDriver):
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot, self.disk_quota.enforced,
             self._no_new_privileges, self._guest_caps, committed)
-        for settings in (network_settings or
-                         self.network.create(instance, network_info),
+        try:
+            network_mode = (network_settings or
+                            self.network.create(instance, network_info))
+        except engine_compat.Unsupported as e:
+            self._abort(instance, e.format_message())
+        for settings in (network_mode,
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
                          console_log.container_settings(

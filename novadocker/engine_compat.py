@@ -6,7 +6,7 @@ Docker-compatible service (``podman system service``) answers most of it
 as dockerd does; where it does not, ``PodmanAPIClient`` turns the request
 or the answer into Docker's, so that the rest of the driver never asks
 which engine it has. What no translation can give is in ``Traits``: the
-driver does it itself.
+driver does it itself, or refuses it with ``Unsupported``.
 """
 
 import collections
@@ -32,11 +32,16 @@ KINDS = (DOCKER, PODMAN)
 Traits = collections.namedtuple('Traits', [
     # Sets a container's domain name (Config.Domainname) at create.
     'sets_domainname',
+    # Writes the name servers given at create (HostConfig.Dns) to the
+    # /etc/resolv.conf of a container without a network of its own
+    # (network_mode none: the instance's sandbox), which the guest shares.
+    'writes_name_servers',
 ])
 TRAITS = {
-    DOCKER: Traits(sets_domainname=True),
-    # Takes the field and drops it: the guest's UTS namespace keeps "(none)".
-    PODMAN: Traits(sets_domainname=False),
+    DOCKER: Traits(sets_domainname=True, writes_name_servers=True),
+    # Podman takes both fields and drops them: the guest's UTS namespace
+    # keeps "(none)", and it gets no resolv.conf at all.
+    PODMAN: Traits(sets_domainname=False, writes_name_servers=False),
 }
 
 # The registry prefixes Podman puts before the names Docker gives:
@@ -54,6 +59,10 @@ DOCKER_DEFAULT_CAPS_PODMAN_LACKS = ('AUDIT_WRITE', 'MKNOD', 'NET_RAW')
 INHERITED_RLIMITS = (('nofile', resource.RLIMIT_NOFILE),
                      ('nproc', resource.RLIMIT_NPROC))
 _RLIMIT_LINE = {'nofile': 'Max open files', 'nproc': 'Max processes'}
+
+
+class Unsupported(exception.NovaException):
+    msg_fmt = ('%(feature)s cannot work on %(engine)s: %(reason)s')
 
 
 def kind_of(version):

@@ -26,6 +26,7 @@ from oslo_utils import excutils
 
 from novadocker import conf
 from novadocker import engine
+from novadocker import engine_compat
 from novadocker import privsep
 from novadocker import sandbox as sandboxes
 from novadocker import vif as vifs
@@ -104,18 +105,33 @@ class InstanceNetwork:
         self.vif_driver = vifs.VIFDriver()
         self.sandboxes = sandboxes.Sandboxes(engine_)
         self._sets_domainname = False
+        self._writes_name_servers = True
 
-    def init_host(self, sets_domainname):
+    def init_host(self, sets_domainname, writes_name_servers=True):
         """``sets_domainname``: may the engine set a guest's domain name
-        (userns.sets_domainname)?"""
+        (userns.sets_domainname)? ``writes_name_servers``: does it write
+        the sandbox's resolv.conf (engine_compat.Traits)?"""
         self.sandboxes.init_host()
         self._sets_domainname = sets_domainname
+        self._writes_name_servers = writes_name_servers
 
     # -- the sandbox ----------------------------------------------------
 
     def _sandbox_settings(self, instance, network_info):
         # The engine takes the guest's names and name servers from the
         # sandbox, and its sysctls for the network namespace.
+        servers = dns_servers(network_info)
+        if servers and not self._writes_name_servers:
+            # A guest without the name servers its subnets give would
+            # resolve nothing, silently.
+            raise engine_compat.Unsupported(
+                feature='The name servers of the instance\'s subnets (%s)'
+                        % ', '.join(servers),
+                engine=self.engine.kind.capitalize(),
+                reason='the engine writes no /etc/resolv.conf for the '
+                       'instance\'s network sandbox (a container without a '
+                       'network of its own); use subnets without '
+                       'dns_nameservers, or Docker')
         return dict(sandboxes.hostname_settings(instance.hostname,
                                                 self._sets_domainname),
                     **vifs.container_settings(),

@@ -7,9 +7,12 @@ order of the steps and what a failure leaves, with the engine and the
 devices recorded.
 """
 
+import types
+
 from nova.network import model
 import pytest
 
+from novadocker import engine_compat
 from novadocker import network
 from novadocker import vif as vifs
 from tests.unit import test_vif
@@ -175,6 +178,24 @@ def test_the_sandbox_gets_the_ports_name_servers_and_ipv6():
         FakeInstance(), model.NetworkInfo([test_vif.make_vif()]))
     assert ['10.10.0.53'] == settings['dns']
     assert '0' == settings['sysctls']['net.ipv6.conf.default.disable_ipv6']
+
+
+def test_an_engine_that_writes_no_name_servers_refuses_the_ports_ones():
+    net = instance_network(Recorder())
+    net._writes_name_servers = False
+    net.engine = types.SimpleNamespace(kind='podman')
+    error = pytest.raises(
+        engine_compat.Unsupported, net._sandbox_settings, FakeInstance(),
+        model.NetworkInfo([test_vif.make_vif()])).value
+    assert ('The name servers of the instance\'s subnets (10.10.0.53) '
+            'cannot work on Podman: the engine writes no /etc/resolv.conf'
+            in error.format_message())
+
+
+def test_an_engine_that_writes_no_name_servers_boots_ports_without_them():
+    net = instance_network(Recorder())
+    net._writes_name_servers = False
+    assert 'dns' not in net._sandbox_settings(FakeInstance(), [])
 
 
 def test_without_ports_docker_keeps_its_resolv_conf():
