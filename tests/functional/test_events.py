@@ -11,7 +11,6 @@ here: the watcher alone, on the engine.
 
 import queue
 
-import docker
 import fixtures
 from nova import utils
 from oslo_config import fixture as config_fixture
@@ -20,6 +19,7 @@ from oslotest import base
 
 from novadocker import conf
 from novadocker import engine
+from novadocker import engine_compat
 from novadocker import events
 from tests.fixtures import engine as test_engine
 from tests.fixtures import engine_proxy
@@ -88,8 +88,9 @@ class TestContainerWatcher(base.BaseTestCase):
                         'tools/run-functional.sh does')
         self.conf = self.useFixture(config_fixture.Config(conf.CONF))
         self.conf.config(api_url=test_engine.URL, group='docker')
-        self.client = docker.DockerClient(base_url=conf.CONF.docker.api_url,
-                                          version='auto')
+        # The driver's client: the containers are made as the driver makes
+        # them, on whichever engine.
+        self.client, _ = engine_compat.connect(test_engine.URL, 'auto', 60)
         self.addCleanup(self.client.close)
         self.client.ping()
         self.host = 'events-test-%s' % uuidutils.generate_uuid()[:8]
