@@ -16,6 +16,7 @@ import resource
 import socket
 import struct
 import time
+import urllib.parse
 
 import docker
 from docker import utils as docker_utils
@@ -168,6 +169,13 @@ def add_docker_defaults(host_config, rlimits):
     return host_config
 
 
+def is_image_url(url):
+    """Is it a request about one image (/v1.41/images/<name>/...)?"""
+    path = urllib.parse.urlsplit(url).path
+    return re.match(r'^(/v[0-9.]+)?/images/(?!json$|load$|create$|'
+                    r'prune$|search$|get$)', path) is not None
+
+
 def network_peer(host_config):
     """The container whose network a host config joins, or None."""
     mode, _, peer = (host_config.get('NetworkMode') or '').partition(':')
@@ -231,6 +239,19 @@ class PodmanAPIClient(docker.APIClient):
     def __init__(self, *args, rlimits=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.rlimits = rlimits or {}
+
+    def _raise_for_status(self, response):
+        # docker-py tells a missing image (ImageNotFound, which the driver
+        # catches) by Docker's words; Podman's 404s say "image not known".
+        try:
+            super()._raise_for_status(response)
+        except docker.errors.NotFound as e:
+            if (isinstance(e, docker.errors.ImageNotFound) or
+                    not is_image_url(response.url)):
+                raise
+            raise docker.errors.ImageNotFound(
+                str(e), response=e.response,
+                explanation=e.explanation) from e
 
     # -- images ---------------------------------------------------------
 

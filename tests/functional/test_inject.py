@@ -75,9 +75,8 @@ class InjectTestCase(base.DockerDriverTestCase):
         """A Glance image of the busybox rootfs plus extra members."""
         tag = 'inject-%s' % self.id().rsplit('.', 1)[-1][-40:].lower()
         ref = '%s:%s' % (test_images.REPOSITORY, tag)
-        self.docker.api.import_image_from_data(
-            rootfs_with(extra), repository=test_images.REPOSITORY, tag=tag,
-            changes=['CMD %s' % json.dumps(test_images.GUEST_COMMAND)])
+        test_images.import_image(self.docker, rootfs_with(extra), tag,
+                                 test_images.GUEST_COMMAND)
         self.addCleanup(self.docker.images.remove, ref, force=True)
         path = os.path.join(self.workdir, tag + '.tar')
         tarball = dict(test_images.save(self.docker, ref, path), path=path)

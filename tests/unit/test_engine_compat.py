@@ -9,6 +9,7 @@ from unittest import mock
 
 import docker
 import pytest
+import requests.exceptions
 
 from novadocker import engine_compat
 
@@ -266,3 +267,31 @@ def test_the_limits_are_those_of_the_process_behind_the_socket(tmp_path):
             assert {'nofile': (1, 2), 'nproc': (3, 4)} == (
                 engine_compat.engine_rlimits('unix://' + path))
     read.assert_called_once_with(os.getpid())
+
+
+@pytest.mark.parametrize('url, about_an_image', [
+    ('http+docker://localhost/v1.41/images/glance/6f1c?force=True', True),
+    ('http+docker://localhost/v1.41/images/novadocker-test:guest/json',
+     True),
+    ('http+docker://localhost/v1.41/images/sha256:ab/get', True),
+    ('http+docker://localhost/v1.41/images/json?all=0', False),
+    ('http+docker://localhost/v1.41/images/load?quiet=1', False),
+    ('http+docker://localhost/v1.41/containers/nova-1/json', False),
+])
+def test_requests_about_one_image_are_told_apart(url, about_an_image):
+    assert about_an_image == engine_compat.is_image_url(url)
+
+
+def test_a_missing_image_is_image_not_found(podman):
+    response = mock.Mock(status_code=404, url='http+docker://localhost/'
+                         'v1.41/images/glance/6f1c?force=True&noprune=False')
+    response.raise_for_status.side_effect = requests.exceptions.HTTPError(
+        response=response)
+    response.json.return_value = {
+        'message': 'glance/6f1c: image not known'}
+    with pytest.raises(docker.errors.ImageNotFound):
+        podman._raise_for_status(response)
+    response.url = 'http+docker://localhost/v1.41/containers/nova-1/json'
+    with pytest.raises(docker.errors.NotFound) as raised:
+        podman._raise_for_status(response)
+    assert not isinstance(raised.value, docker.errors.ImageNotFound)
