@@ -10,6 +10,7 @@ driver does it itself, or refuses it with ``Unsupported``.
 """
 
 import collections
+import datetime
 import json
 import re
 import resource
@@ -51,6 +52,13 @@ TRAITS = {
 _DEFAULT_PREFIXES = ('docker.io/library/', 'docker.io/', 'localhost/')
 # Podman's name for the end of a container's process, in event filters.
 _PODMAN_EVENT_NAMES = {'die': 'died'}
+# Podman's container states that Docker names otherwise.
+_PODMAN_STATUSES = {'stopped': 'exited', 'configured': 'created',
+                    'initialized': 'created'}
+# Podman writes a die event when it notices the end of the process (at
+# its cleanup), up to some tenths of a second after it: a window of events
+# is read this much longer, and a die counts from the process's end.
+EVENT_LAG = 0.5
 # Capabilities of Docker's default set that Podman's lacks: a guest must
 # not lose them with the engine (ping's raw socket, mknod, audit records).
 DOCKER_DEFAULT_CAPS_PODMAN_LACKS = ('AUDIT_WRITE', 'MKNOD', 'NET_RAW')
@@ -125,6 +133,19 @@ def translate_load_message(message):
         elif ref:
             answers.append({'stream': '%s%s\n' % (prefix, familiar(ref))})
     return answers
+
+
+def translate_state(state):
+    """A container's State with Docker's status names: Podman's
+    "stopped" (ended, not yet cleaned up) is Docker's "exited", its
+    "configured" and "initialized" (never started) Docker's "created", and
+    its "stopping" is "running" until the process has ended."""
+    status = state.get('Status')
+    if status == 'stopping':
+        state['Status'] = 'running' if state.get('Running') else 'exited'
+    elif status in _PODMAN_STATUSES:
+        state['Status'] = _PODMAN_STATUSES[status]
+    return state
 
 
 def translate_event(event):
@@ -290,6 +311,19 @@ class PodmanAPIClient(docker.APIClient):
 
     # -- containers -----------------------------------------------------
 
+    def inspect_container(self, container):
+        attrs = super().inspect_container(container)
+        translate_state(attrs.get('State') or {})
+        return attrs
+
+    def containers(self, *args, **kwargs):
+        found = super().containers(*args, **kwargs)
+        for summary in found:
+            if isinstance(summary, dict) and summary.get('State') in (
+                    _PODMAN_STATUSES):
+                summary['State'] = _PODMAN_STATUSES[summary['State']]
+        return found
+
     def create_container_from_config(self, config, name=None,
                                      platform=None):
         config = dict(config)
@@ -323,13 +357,23 @@ class PodmanAPIClient(docker.APIClient):
         bound = None
         if until is not None:
             bound = _timestamp(until)
-            until = '%.6f' % max(bound, time.time() + 0.05)
+            until = '%.6f' % max(bound + EVENT_LAG, time.time() + 0.05)
         stream = super().events(since=since, until=until,
                                 filters=translate_event_filters(filters),
                                 decode=decode)
         if not decode:
             return stream
-        return _EventStream(stream, bound)
+        return _EventStream(stream, bound, self._finished_at)
+
+    def _finished_at(self, container_id):
+        """When a container's process ended, by the engine's clock, or
+        None."""
+        try:
+            finished = super().inspect_container(container_id)['State'].get(
+                'FinishedAt')
+        except docker.errors.NotFound:
+            return None
+        return parse_time(finished) if finished else None
 
 
 def _timestamp(value):
@@ -341,21 +385,44 @@ def _timestamp(value):
     return float(docker_utils.datetime_to_timestamp(value))
 
 
-class _EventStream:
-    """Decoded events with Docker's names, up to a time; closes as
-    docker-py's stream does."""
+def parse_time(stamp):
+    """Seconds since the epoch of the engine's RFC 3339 time, whose
+    fraction may have nanoseconds."""
+    match = re.match(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?'
+                     r'(Z|[+-]\d\d:\d\d)$', stamp)
+    if not match:
+        return None
+    whole, fraction, zone = match.groups()
+    moment = datetime.datetime.fromisoformat(
+        whole + ('+00:00' if zone == 'Z' else zone))
+    return moment.timestamp() + float(fraction or 0)
 
-    def __init__(self, stream, until=None):
+
+class _EventStream:
+    """Decoded events with Docker's names, up to a time (a die's, that
+    of the process's end); closes as docker-py's stream does."""
+
+    def __init__(self, stream, until=None, finished_at=None):
         self._stream = stream
         self._until = until
+        self._finished_at = finished_at
 
     def __iter__(self):
         for event in self._stream:
-            stamp = event.get('timeNano')
-            if (self._until is not None and stamp and
-                    stamp / 1e9 > self._until):
+            event = translate_event(event)
+            if self._until is not None and not self._in_window(event):
                 continue
-            yield translate_event(event)
+            yield event
+
+    def _in_window(self, event):
+        stamp = event.get('timeNano')
+        if not stamp or stamp / 1e9 <= self._until:
+            return True
+        if event.get('Action') != 'die' or self._finished_at is None:
+            return False
+        finished = self._finished_at(event.get('id') or
+                                     event.get('Actor', {}).get('ID'))
+        return finished is not None and finished <= self._until
 
     def close(self):
         self._stream.close()

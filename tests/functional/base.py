@@ -448,10 +448,12 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                         container.remove(force=True)
                     except docker.errors.NotFound:
                         pass
+        # NotFound: Podman's words for a missing image are not those that
+        # make docker-py raise ImageNotFound.
         for image_id in list(self.images.paths):
             try:
                 self.docker.images.remove('glance/%s' % image_id, force=True)
-            except docker.errors.ImageNotFound:
+            except docker.errors.NotFound:
                 pass
         # The root images of moved servers whose delete found their compute
         # service stopped (cleanups run after the services' own).
@@ -461,7 +463,7 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                 for tag in image.tags:
                     try:
                         self.docker.images.remove(tag, force=True)
-                    except docker.errors.ImageNotFound:
+                    except docker.errors.NotFound:
                         pass
 
     def _servers(self):

@@ -1,5 +1,6 @@
 """Podman's answers made Docker's (novadocker.engine_compat)."""
 
+import datetime
 import json
 import os
 import resource
@@ -295,3 +296,60 @@ def test_a_missing_image_is_image_not_found(podman):
     with pytest.raises(docker.errors.NotFound) as raised:
         podman._raise_for_status(response)
     assert not isinstance(raised.value, docker.errors.ImageNotFound)
+
+
+def test_a_die_counts_from_the_end_of_the_process(podman):
+    since = time.time() - 10
+    until = since + 0.2
+    # Podman noticed the end 0.3 s late: the process ended in the window.
+    late = {'Action': 'died', 'id': 'c1', 'timeNano': int((since + 0.5) * 1e9)}
+    ended = datetime.datetime.fromtimestamp(since + 0.1, datetime.timezone.utc)
+    with mock.patch.object(docker.APIClient, 'events',
+                           return_value=FakeStream([late])), \
+            mock.patch.object(docker.APIClient, 'inspect_container',
+                              return_value={'State': {
+                                  'FinishedAt': ended.isoformat().replace(
+                                      '+00:00', 'Z')}}) as inspect:
+        assert ['die'] == [e['Action'] for e in podman.events(
+            since='%.6f' % since, until='%.6f' % until, decode=True)]
+    inspect.assert_called_once_with('c1')
+
+
+def test_a_die_after_the_window_does_not_count(podman):
+    since = time.time() - 10
+    until = since + 0.2
+    late = {'Action': 'died', 'id': 'c1', 'timeNano': int((since + 3) * 1e9)}
+    ended = datetime.datetime.fromtimestamp(since + 2.9, datetime.timezone.utc)
+    with mock.patch.object(docker.APIClient, 'events',
+                           return_value=FakeStream([late])), \
+            mock.patch.object(docker.APIClient, 'inspect_container',
+                              return_value={'State': {
+                                  'FinishedAt': ended.isoformat()}}):
+        # The window asked of Podman ends later than the caller's.
+        found = podman.events(since='%.6f' % since, until='%.6f' % until,
+                              decode=True)
+        assert [] == list(found)
+
+
+@pytest.mark.parametrize('podman_state, docker_status', [
+    ({'Status': 'stopped', 'Running': False}, 'exited'),
+    ({'Status': 'configured', 'Running': False}, 'created'),
+    ({'Status': 'initialized', 'Running': False}, 'created'),
+    ({'Status': 'stopping', 'Running': True}, 'running'),
+    ({'Status': 'stopping', 'Running': False}, 'exited'),
+    ({'Status': 'paused', 'Running': True, 'Paused': True}, 'paused'),
+    ({'Status': 'exited', 'Running': False}, 'exited'),
+])
+def test_container_states_have_dockers_names(podman_state, docker_status):
+    assert docker_status == engine_compat.translate_state(
+        dict(podman_state))['Status']
+
+
+@pytest.mark.parametrize('stamp, seconds', [
+    ('2026-12-07T10:51:27.404008945Z', 1796640687.404008945),
+    ('2026-12-07T10:51:27Z', 1796640687.0),
+    ('2026-12-07T11:51:27.5+01:00', 1796640687.5),
+])
+def test_engine_times_with_nanoseconds(stamp, seconds):
+    assert seconds == pytest.approx(engine_compat.parse_time(stamp),
+                                    abs=1e-6)
