@@ -163,6 +163,18 @@ class _Tree:
         stream.close()
         return info.mode, info.uid, info.gid
 
+    def _link_target(self, name, parent, stat):
+        """The stat of what a link among the ancestors leads to, in the
+        container: a link to where the container has nothing is refused
+        (Podman would make the directories there; Docker refuses)."""
+        target = (stat.get('linkTarget') or '').lstrip('/')
+        found = self.stat(target) if target else None
+        if found is None:
+            raise BadPath('cannot inject /%s: /%s is a link to /%s, which '
+                          'the container does not have' % (name, parent,
+                                                           target))
+        return found
+
     def missing_dirs(self, name):
         """Ancestors of name that do not exist, outermost first."""
         missing = []
@@ -170,7 +182,9 @@ class _Tree:
         while parent:
             stat = self.stat(parent)
             if stat is not None:
-                if not stat['mode'] & (_GO_MODE_DIR | _GO_MODE_SYMLINK):
+                if stat['mode'] & _GO_MODE_SYMLINK:
+                    stat = self._link_target(name, parent, stat)
+                if not stat['mode'] & _GO_MODE_DIR:
                     raise BadPath('cannot inject /%s: /%s is not a directory'
                                   % (name, parent))
                 break

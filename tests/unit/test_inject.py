@@ -92,6 +92,10 @@ class FakeTree(inject._Tree):
 
     def stat(self, name):
         mode = self.paths.get(name)
+        if isinstance(mode, tuple):
+            # A link: its mode and its target, resolved in the container.
+            mode, target = mode
+            return {'mode': mode, 'linkTarget': target}
         return None if mode is None else {'mode': mode}
 
 
@@ -103,8 +107,23 @@ def test_missing_dirs_outermost_first_up_to_an_existing_one():
     assert tree.missing_dirs('opt/a/b/f') == ['opt/a', 'opt/a/b']
     assert tree.missing_dirs('x/f') == ['x']
     assert tree.missing_dirs('f') == []
-    # A link of the image counts as there: the engine resolves it inside.
-    assert FakeTree({'etc/l': LINK}).missing_dirs('etc/l/f') == []
+    # A link of the image to a directory it has counts as there: the
+    # engine resolves it inside.
+    assert FakeTree({'etc/l': (LINK, '/srv/data'), 'srv/data': DIR}
+                    ).missing_dirs('etc/l/f') == []
+
+
+def test_a_link_to_where_the_container_has_nothing_is_refused():
+    # Docker would fail the copy; Podman would make the directories.
+    with pytest.raises(inject.BadPath, match='/etc/l is a link to '
+                       '/tmp/host-only, which the container does not have'):
+        FakeTree({'etc/l': (LINK, '/tmp/host-only')}).missing_dirs('etc/l/f')
+
+
+def test_a_link_to_a_file_where_a_directory_is_needed_is_refused():
+    with pytest.raises(inject.BadPath, match='/etc/l is not a directory'):
+        FakeTree({'etc/l': (LINK, '/etc/motd'), 'etc/motd': FILE}
+                 ).missing_dirs('etc/l/f')
 
 
 def test_a_file_where_a_directory_is_needed_is_refused():
