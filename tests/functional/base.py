@@ -65,9 +65,12 @@ def engine_client():
 def on_podman():
     """Do the tests run on Podman's Docker-compatible service?"""
     if 'podman' not in _ENGINE_KIND:
-        with engine_client() as client:
+        client = engine_client()
+        try:
             _ENGINE_KIND['podman'] = engine_compat.kind_of(
                 client.version()) == engine_compat.PODMAN
+        finally:
+            client.close()
     return _ENGINE_KIND['podman']
 
 
