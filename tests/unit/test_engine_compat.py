@@ -9,6 +9,7 @@ import time
 from unittest import mock
 
 import docker
+from nova import exception
 import pytest
 import requests.exceptions
 
@@ -353,3 +354,34 @@ def test_container_states_have_dockers_names(podman_state, docker_status):
 def test_engine_times_with_nanoseconds(stamp, seconds):
     assert seconds == pytest.approx(engine_compat.parse_time(stamp),
                                     abs=1e-6)
+
+
+def test_a_docker_engine_gets_docker_pys_own_client():
+    with mock.patch.object(docker.APIClient, 'version',
+                           return_value=DOCKER_VERSION):
+        client, kind = engine_compat.connect('unix:///nonexistent.sock',
+                                             '1.41', 5)
+    assert engine_compat.DOCKER == kind
+    assert type(client.api) is docker.APIClient
+
+
+def test_a_podman_engine_gets_the_translating_client():
+    with mock.patch.object(docker.APIClient, 'version',
+                           return_value=PODMAN_VERSION), \
+            mock.patch.object(engine_compat, 'engine_rlimits',
+                              return_value={'nofile': (1, 2)}):
+        client, kind = engine_compat.connect('unix:///nonexistent.sock',
+                                             '1.41', 5)
+    assert engine_compat.PODMAN == kind
+    assert isinstance(client.api, engine_compat.PodmanAPIClient)
+    assert {'nofile': (1, 2)} == client.api.rlimits
+
+
+def test_the_engine_named_in_the_options_must_be_the_one_that_answers():
+    with mock.patch.object(docker.APIClient, 'version',
+                           return_value=PODMAN_VERSION):
+        error = pytest.raises(
+            exception.NovaException, engine_compat.connect,
+            'unix:///nonexistent.sock', '1.41', 5, kind='docker').value
+    assert ('[docker] engine is docker but the engine at '
+            'unix:///nonexistent.sock is podman' in str(error))
