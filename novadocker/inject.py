@@ -165,8 +165,8 @@ class _Tree:
 
     def _link_target(self, name, parent, stat):
         """The stat of what a link among the ancestors leads to, in the
-        container: a link to where the container has nothing is refused
-        (Podman would make the directories there; Docker refuses)."""
+        container: a link to where the container has nothing is refused,
+        by its name, before the engine's copy fails on it."""
         target = (stat.get('linkTarget') or '').lstrip('/')
         found = self.stat(target) if target else None
         if found is None:
