@@ -28,7 +28,6 @@ LOG = logging.getLogger(__name__)
 
 DOCKER = 'docker'
 PODMAN = 'podman'
-KINDS = (DOCKER, PODMAN)
 
 # What the engine does itself, and so what the driver must not.
 Traits = collections.namedtuple('Traits', [
@@ -42,7 +41,7 @@ Traits = collections.namedtuple('Traits', [
 TRAITS = {
     DOCKER: Traits(sets_domainname=True, writes_name_servers=True),
     # Podman takes both fields and drops them: the guest's UTS namespace
-    # keeps "(none)", and it gets no resolv.conf at all.
+    # keeps the host's domain name, and it gets no resolv.conf at all.
     PODMAN: Traits(sets_domainname=False, writes_name_servers=False),
 }
 
