@@ -6,6 +6,7 @@ import signal
 from nova.compute import power_state
 
 from novadocker import conf
+from novadocker import privsep
 from tests.fixtures import images as test_images
 from tests.functional import base
 
@@ -62,8 +63,10 @@ class TestBoot(base.DockerDriverTestCase):
         fqdn = 'x' * 52 + '-guest-test.domaintest.com'
         if base.on_podman():
             # Podman drops the domain name: the driver names the guest's
-            # domain itself, through its privsep daemon.
+            # domain itself, through its privsep daemon, which goes with
+            # the test (it would make the next tests' volumes_path shared).
             self.use_real_privsep()
+            self.addCleanup(privsep.sys_admin_pctxt.stop)
         server = self.boot(hostname=fqdn)
         self.assertEqual(fqdn, self.api.get_server(server['id'])[
             'OS-EXT-SRV-ATTR:hostname'])
