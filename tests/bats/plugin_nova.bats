@@ -43,6 +43,7 @@ setup() {
     for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
         [ "$(iniget "$conf" DEFAULT compute_driver)" = docker.DockerDriver ]
         [ "$(iniget "$conf" docker api_url)" = unix:///var/run/docker.sock ]
+        [ "$(iniget "$conf" docker engine)" = docker ]
         [ -z "$(iniget "$conf" docker pids_limit)" ]
         [ -z "$(iniget "$conf" docker root_disk_quota)" ]
     done

@@ -68,6 +68,7 @@ setup() {
     [ -z "$(nd_calls 'install docker.io$')" ]
     for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
         [ "$(iniget "$conf" docker api_url)" = "$PODMAN_URL" ]
+        [ "$(iniget "$conf" docker engine)" = podman ]
     done
 }
 

@@ -502,6 +502,7 @@ real_xfs_args() {
     nd_calls '^dnf install -y podman$' | grep -q .
     nd_calls '^systemctl enable --now podman.socket$' | grep -q .
     [ "$(iniget "$ETC/nova/nova.conf" docker api_url)" = unix:///run/podman/podman.sock ]
+    [ "$(iniget "$ETC/nova/nova.conf" docker engine)" = podman ]
     : > "$ND_CALLS"
     run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}"
     [ "$status" -eq 0 ]
