@@ -299,37 +299,37 @@ def test_a_missing_image_is_image_not_found(podman):
     assert not isinstance(raised.value, docker.errors.ImageNotFound)
 
 
-def test_a_die_counts_from_the_end_of_the_process(podman):
+def _window_with_a_late_die(podman, noticed, ended):
+    """The actions of a 0.2 s window of events, when Podman reports a die
+    ``noticed`` seconds after the window's start, of a process that ended
+    ``ended`` seconds after it; and the inspect mock."""
     since = time.time() - 10
-    until = since + 0.2
-    # Podman noticed the end 0.3 s late: the process ended in the window.
-    late = {'Action': 'died', 'id': 'c1', 'timeNano': int((since + 0.5) * 1e9)}
-    ended = datetime.datetime.fromtimestamp(since + 0.1, datetime.timezone.utc)
+    late = {'Action': 'died', 'id': 'c1',
+            'timeNano': int((since + noticed) * 1e9)}
+    end = datetime.datetime.fromtimestamp(since + ended,
+                                          datetime.timezone.utc)
     with mock.patch.object(docker.APIClient, 'events',
                            return_value=FakeStream([late])), \
             mock.patch.object(docker.APIClient, 'inspect_container',
                               return_value={'State': {
-                                  'FinishedAt': ended.isoformat().replace(
+                                  'FinishedAt': end.isoformat().replace(
                                       '+00:00', 'Z')}}) as inspect:
-        assert ['die'] == [e['Action'] for e in podman.events(
-            since='%.6f' % since, until='%.6f' % until, decode=True)]
+        found = podman.events(since='%.6f' % since,
+                              until='%.6f' % (since + 0.2), decode=True)
+        return [e['Action'] for e in found], inspect
+
+
+def test_a_die_counts_from_the_end_of_the_process(podman):
+    # Podman noticed the end 0.3 s late: the process ended in the window.
+    actions, inspect = _window_with_a_late_die(podman, 0.5, 0.1)
+    assert ['die'] == actions
     inspect.assert_called_once_with('c1')
 
 
 def test_a_die_after_the_window_does_not_count(podman):
-    since = time.time() - 10
-    until = since + 0.2
-    late = {'Action': 'died', 'id': 'c1', 'timeNano': int((since + 3) * 1e9)}
-    ended = datetime.datetime.fromtimestamp(since + 2.9, datetime.timezone.utc)
-    with mock.patch.object(docker.APIClient, 'events',
-                           return_value=FakeStream([late])), \
-            mock.patch.object(docker.APIClient, 'inspect_container',
-                              return_value={'State': {
-                                  'FinishedAt': ended.isoformat()}}):
-        # The window asked of Podman ends later than the caller's.
-        found = podman.events(since='%.6f' % since, until='%.6f' % until,
-                              decode=True)
-        assert [] == list(found)
+    # The window asked of Podman ends later than the caller's.
+    actions, _ = _window_with_a_late_die(podman, 3, 2.9)
+    assert [] == actions
 
 
 @pytest.mark.parametrize('podman_state, docker_status', [
