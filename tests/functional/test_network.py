@@ -245,6 +245,10 @@ class NetworkTestCase(base.DockerDriverTestCase):
                 self.fail('Open vSwitch is not running (ovs-vsctl show fails)')
             self.skipTest('Open vSwitch is not running; see '
                           'doc/source/contributor/tests.rst')
+        # A run killed before its cleanups may have left guests on the
+        # bridge with this test's addresses: each test starts on a new one
+        # (os-vif makes it at the first plug).
+        ovs_vsctl('--if-exists', 'del-br', BRIDGE)
         super().setUp()
         # os-vif's plugins read their options when loaded: register them,
         # set them, load again.
