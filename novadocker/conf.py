@@ -56,13 +56,17 @@ docker_opts = [
     cfg.FloatOpt('boot_check_seconds',
                  default=0.2,
                  min=0,
-                 help='Seconds spawn watches a newly started container, '
-                      'counted from the start of its process. If the '
-                      'process exits within that time the boot fails and '
-                      'the fault shows the end of its log. The watch reads '
-                      'the engine\'s events; a boot waits for it in full '
-                      'once the guest has started (after Neutron has wired '
-                      'its ports), so it adds to boot latency; 0 only '
+                 help='Longest time spawn watches a newly started '
+                      'container, counted from the start of its process. '
+                      'If the process exits within it the boot fails and '
+                      'the fault shows the end of its log. The watch ends '
+                      'sooner once the process has settled: seen asleep '
+                      'twice, 0.02 s apart, with no CPU time spent between '
+                      '(a healthy guest soon waits for its children, its '
+                      'console or a timer). A guest that exits later is '
+                      'a stopped server (SHUTOFF). The guest starts once '
+                      'Neutron has wired its ports, so the watch adds to '
+                      'boot latency only until the guest settles; 0 only '
                       'checks that the process is still there right after '
                       'the start.'),
     cfg.FloatOpt('stop_event_delay',

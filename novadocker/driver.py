@@ -20,8 +20,8 @@ from nova.virt import node as nova_node
 import os_resource_classes as orc
 from oslo_log import log as logging
 from oslo_utils import excutils
-from oslo_utils import timeutils
 
+from novadocker import boot_check
 from novadocker import conf
 from novadocker import configdrive
 from novadocker import console_log
@@ -536,23 +536,13 @@ class DockerDriver(driver.ComputeDriver):
                         '%s' % e.explanation)
 
     def _check_started(self, instance, container):
-        """Fail the boot if the container's process ends at once.
-
-        "At once" is within ``boot_check_seconds`` of the start, by the
-        engine's clock.  After one inspect, the engine's event stream for
-        the container's ``die`` is read until then: it answers as soon as
-        the process ends, and the engine closes it at the deadline.
-        """
-        container.reload()
-        state = container.attrs['State']
-        window = CONF.docker.boot_check_seconds
-        if state.get('Running') and window > 0:
-            started = timeutils.parse_isotime(state['StartedAt']).timestamp()
-            if self._dies(container, started, started + window):
-                container.reload()
-                state = container.attrs['State']
-        if state.get('Running'):
+        """Fail the boot if the container's process ends at once: within
+        ``boot_check_seconds`` of its start, before it settles
+        (boot_check)."""
+        if not boot_check.ended_at_once(self.engine.client, container,
+                                        CONF.docker.boot_check_seconds):
             return
+        state = container.attrs['State']
         tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode(
             'utf-8', 'replace').strip()
         self._abort(instance,
@@ -561,16 +551,6 @@ class DockerDriver(driver.ComputeDriver):
                         state.get('ExitCode'),
                         ' (%s)' % state['Error'] if state.get('Error') else '',
                         tail or '(empty)'))
-
-    def _dies(self, container, since, until):
-        """Does the engine report the container's end between two times?"""
-        events = self.engine.client.api.events(
-            since='%.6f' % since, until='%.6f' % until, decode=True,
-            filters={'container': container.id, 'event': 'die'})
-        try:
-            return any(True for _ in events)
-        finally:
-            events.close()
 
     def _remove_stale(self, instance):
         """A container left from an earlier attempt must not run twice."""
