@@ -21,12 +21,14 @@ from bench import first_boot  # noqa: E402
 from bench import measure  # noqa: E402
 from bench import migration  # noqa: E402
 from bench import options  # noqa: E402
+from bench import port_boot  # noqa: E402
 from bench.record import RESULTS  # noqa: E402
 from bench.record import say  # noqa: E402
 from bench import snapshot  # noqa: E402
 from bench import untag  # noqa: E402
 
-MODULES = {'boot': boot_latency, 'first-boot': first_boot,
+MODULES = {'boot': boot_latency, 'boot-ports': port_boot,
+           'first-boot': first_boot,
            'snapshot': snapshot, 'density': density, 'untag': untag,
            'migration': migration}
 

@@ -55,7 +55,9 @@ class Spans:
         self.seconds = collections.defaultdict(float)
         self.calls = collections.defaultdict(int)
 
-    def wrap(self, target, attr, label=None):
+    def wrap(self, target, attr, label=None, static=False):
+        """Time ``target.attr`` (a static method of a class with
+        ``static``) under ``label``."""
         label = label or attr
         original = getattr(target, attr)
 
@@ -68,7 +70,8 @@ class Spans:
                 self.seconds[key] += time.monotonic() - start
                 self.calls[key] += 1
 
-        patcher = mock.patch.object(target, attr, timed)
+        patcher = mock.patch.object(target, attr,
+                                    staticmethod(timed) if static else timed)
         patcher.start()
         self.test.addCleanup(patcher.stop)
 
@@ -130,11 +133,12 @@ class BenchCase(base.DockerDriverTestCase):
 
     # -- servers ------------------------------------------------------------
 
-    def post(self, image_id, count=1, name=None, host=None):
+    def post(self, image_id, count=1, name=None, host=None,
+             networks='none'):
         """POST /servers: the server, or for count > 1 the reservation id.
         """
         server = self._build_server(name=name, image_uuid=image_id,
-                                    flavor_id=self.flavor, networks='none',
+                                    flavor_id=self.flavor, networks=networks,
                                     host=host)
         if count > 1:
             server.update(min_count=count, max_count=count,
@@ -187,14 +191,14 @@ class BenchCase(base.DockerDriverTestCase):
                     server_id, timeout))
             time.sleep(poll)
 
-    def timed_boot(self, image_id, poll=0.01, host=None):
+    def timed_boot(self, image_id, poll=0.01, host=None, networks='none'):
         """Seconds from POST /servers to ACTIVE, and the server.
 
         Each poll takes a little CPU from the boot: poll less often where a
         boot takes seconds.
         """
         start = time.monotonic()
-        server_id = self.post(image_id, host=host)['id']
+        server_id = self.post(image_id, host=host, networks=networks)['id']
         self.wait_status(server_id, poll=poll)
         seconds = time.monotonic() - start
         return seconds, self.api.get_server(server_id)
@@ -246,11 +250,12 @@ class BenchCase(base.DockerDriverTestCase):
             flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot)
 
-    def raw_create_start(self, engine_image, command=None):
+    def raw_create_start(self, engine_image, command=None, **settings):
         """docker create + start through the SDK, as the driver calls it."""
         container = self.docker.containers.create(
             engine_image, command=command, detach=True, stdin_open=True,
-            labels={BENCH_LABEL: 'raw'}, **self.raw_host_config())
+            labels={BENCH_LABEL: 'raw'},
+            **dict(self.raw_host_config(), **settings))
         container.start()
         return container
 

@@ -7,8 +7,8 @@ arguments; they read the parsed options from here.
 import argparse
 import os
 
-BENCHMARKS = ('boot', 'first-boot', 'snapshot', 'density', 'untag',
-              'migration')
+BENCHMARKS = ('boot', 'boot-ports', 'first-boot', 'snapshot', 'density',
+              'untag', 'migration')
 _CURRENT = None
 
 
