@@ -156,11 +156,13 @@ class InstanceNetwork:
         then ``start_guest()`` starts the guest unless it runs."""
         with _lock(instance.uuid):
             container.reload()
-            sandbox = self.sandboxes.running(instance.uuid, container)
+            sandbox, started = self.sandboxes.running(instance.uuid,
+                                                      container)
             waiting = (self.neutron_events(instance, network_info)
                        if wait_for_neutron else contextlib.nullcontext())
             with waiting:
-                self._plug(instance, network_info, container, sandbox)
+                self._plug(instance, network_info, container, sandbox,
+                           dns_written=started)
             if not container.attrs['State'].get('Running'):
                 start_guest()
 
@@ -224,10 +226,13 @@ class InstanceNetwork:
             self._plug(instance, network_info, container,
                        self.sandboxes.find(instance.uuid), only)
 
-    def _plug(self, instance, network_info, container, sandbox, only=None):
+    def _plug(self, instance, network_info, container, sandbox, only=None,
+              dns_written=False):
         """Plug into the namespace of the running guest, or before it runs,
         of its sandbox, where its ports plugged before get their addresses
-        back (the guest's shutdown may have removed them)."""
+        back (the guest's shutdown may have removed them). ``dns_written``:
+        the sandbox has just started, and the engine written its
+        resolv.conf from the create-time name servers."""
         running = container.attrs['State'].get('Running')
         if running:
             pid = container.attrs['State'].get('Pid')
@@ -238,8 +243,12 @@ class InstanceNetwork:
                              readdress=not running)
             self._set_up(network_info,
                          not container.attrs['State'].get('Paused'))
-        if sandbox is not None and (
-                network_info or sandbox.attrs['HostConfig'].get('Dns')):
+        created_with = sandbox.attrs['HostConfig'].get('Dns') or [] \
+            if sandbox is not None else []
+        if dns_written and created_with == dns_servers(network_info):
+            # Those of these very ports (a boot): nothing to read back.
+            return
+        if sandbox is not None and (network_info or created_with):
             # Name servers of ports it has, or of ports it once had.
             self._sync_dns(instance, sandbox, network_info)
 

@@ -235,16 +235,17 @@ class Sandboxes:
 
     def running(self, instance_uuid, guest):
         """The sandbox of the guest's container, running: started (with a
-        new, empty namespace) if it stopped."""
+        new, empty namespace) if it stopped; and whether it started now."""
         sandbox = self.find(instance_uuid)
         if sandbox is None or guest.attrs['HostConfig'].get(
                 'NetworkMode') != 'container:%s' % sandbox.id:
             # The engine binds a guest to its sandbox's id at create.
             raise SandboxGone(name=name(instance_uuid))
-        if not sandbox.attrs['State'].get('Running'):
-            sandbox.start()
-            sandbox.reload()
-        return sandbox
+        if sandbox.attrs['State'].get('Running'):
+            return sandbox, False
+        sandbox.start()
+        sandbox.reload()
+        return sandbox, True
 
     def remove(self, instance_uuid):
         sandbox = self.find(instance_uuid)

@@ -73,6 +73,11 @@ def _mtu(vif):
     return network.get_meta('mtu') if network else None
 
 
+def _link_exists(name):
+    """Is there a network device ``name`` in the host's namespace?"""
+    return os.path.exists(os.path.join('/sys/class/net', name))
+
+
 def container_settings():
     """Engine settings at create time that the ports need.
 
@@ -188,10 +193,12 @@ class VIFDriver:
         info = os_vif_util.nova_to_osvif_instance(instance)
         host, peer = host_name(vif), peer_name(vif)
         ovs = isinstance(obj, osv_objects.vif.VIFOpenVSwitch)
-        ofport = self._ofport(host) if ovs else None
+        in_ovs, ofport = self._ovs_interface(host) if ovs else (True, None)
         # A port left from an earlier life of the container (its veth died
         # with the old namespace) is dead in OVS: start again from nothing.
-        self._unplug(instance, vif, obj, info)
+        # A new port has nothing to remove.
+        if in_ovs or _link_exists(host) or _link_exists(peer):
+            self._unplug(instance, vif, obj, info)
         privsep.create_veth(host, peer, _mtu(vif),
                             tx_checksum=self._tx_checksum(obj))
         try:
@@ -242,16 +249,17 @@ class VIFDriver:
             self._ovs = ovsdb_lib.BaseOVS(CONF.os_vif_ovs)
         return self._ovs.ovsdb
 
-    def _ofport(self, name):
-        """The OpenFlow port number of the OVS interface ``name``, or None."""
+    def _ovs_interface(self, name):
+        """Is there an OVS interface ``name`` (True where OVSDB cannot be
+        asked), and its OpenFlow port number, or None."""
         db = self._ovsdb()
         if db is None:
-            return None
+            return True, None
         found = db.db_find('Interface', ('name', '=', name),
                            columns=['ofport']).execute(check_error=True)
         numbers = [row['ofport'] for row in found
                    if isinstance(row['ofport'], int) and row['ofport'] > 0]
-        return numbers[0] if numbers else None
+        return bool(found), numbers[0] if numbers else None
 
     def _keep_ofport(self, bridge, name, ofport, vif, instance_uuid):
         """Add the port again under its old OpenFlow number, as it keeps it

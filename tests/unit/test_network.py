@@ -90,7 +90,7 @@ class FakeSandboxes:
     def running(self, instance_uuid, guest):
         self.recorder.steps.append('sandbox')
         self.sandbox = FakeContainer(self.recorder)
-        return self.sandbox
+        return self.sandbox, True
 
 
 def instance_network(recorder, present=()):
