@@ -627,3 +627,33 @@ MI
     # what is missing is said, and the others are still kept
     [[ "$output" == *"no tempest.subunit in the container"* ]]
 }
+
+@test "guest: multinode-steps reuses cloud-steps' helpers, with networks of its own, as the admin" {
+    openstack() {
+        echo '{"addresses": {"e2e-mn-net": ["10.2.0.5"], "net1": ["10.1.0.9"]}}'
+    }
+    source "$E2E_DIR/guest/multinode-steps"
+    # sourced: neither script's walk-through ran
+    [ "$OS_CLOUD" = devstack-admin ]
+    [ "$(fixed_ip e2e-mn-a)" = 10.2.0.5 ]
+    declare -F step wait_status retry fixed_ip_ping container_of delete_all upload_busybox_image > /dev/null
+    E2E_SUBNODE_HOST=devstack-sub run main rescue
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"usage: "*"moves|evacuate|rejoin|cleanup"* ]]
+}
+
+@test "guest: multinode-steps places a server with the admin's nova:<host> zone, and checks where it landed" {
+    openstack() {
+        echo "openstack $*" >> "$BATS_TEST_TMPDIR/os-calls"
+        case "$*" in
+            *"server show e2e-mn-b -f value -c status") echo ACTIVE;;
+            *"server show e2e-mn-b -f value -c OS-EXT-SRV-ATTR:host") echo devstack;;
+        esac
+    }
+    source "$E2E_DIR/guest/multinode-steps"
+    run boot_on e2e-mn-b devstack-sub
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"e2e-mn-b is on devstack, not devstack-sub"* ]]
+    grep -q -- '--availability-zone nova:devstack-sub --wait e2e-mn-b' "$BATS_TEST_TMPDIR/os-calls"
+    grep -q -- '--network e2e-mn-net --security-group e2e-mn ' "$BATS_TEST_TMPDIR/os-calls"
+}
