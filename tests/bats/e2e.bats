@@ -23,6 +23,13 @@ setup() {
     E2E_HEAT=1
     E2E_USERNS_REMAP=
     E2E_BROWSER=
+    E2E_NODES=1
+    E2E_NAME=gate
+    E2E_VOLUME=gate-docker
+    E2E_SUB_NAME=gate-sub
+    E2E_SUB_VOLUME=gate-sub-docker
+    E2E_NETWORK=nova-docker-e2e
+    E2E_CONTROLLER_IP=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
@@ -33,6 +40,7 @@ setup() {
     source "$E2E_DIR/lib/image"
     source "$E2E_DIR/lib/container"
     source "$E2E_DIR/lib/devstack"
+    source "$E2E_DIR/lib/subnode"
     source "$E2E_DIR/lib/report"
     source "$E2E_DIR/lib/browser"
 }
@@ -628,6 +636,297 @@ MI
     [[ "$output" == *"no tempest.subunit in the container"* ]]
 }
 
+# Two nodes (E2E_NODES=2): a compute-only subnode beside the controller
+
+@test "nodes: 1 and 2 are accepted; 0, 3, x and 2 without networking are clear errors" {
+    E2E_NODES=1 e2e_check_settings
+    E2E_NODES=2 e2e_check_settings
+    local bad
+    for bad in 0 3 x; do
+        E2E_NODES=$bad run e2e_check_settings
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"E2E_NODES=$bad: use 1 (one all-in-one node) or 2 (and a compute-only subnode)"* ]]
+    done
+    E2E_NODES=2 E2E_NETWORKING=none run e2e_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"E2E_NODES=2 needs E2E_NETWORKING=ovs"* ]]
+}
+
+@test "local.conf: with one node, byte for byte the single-node profile before E2E_NODES" {
+    # tests/bats/fixtures: _e2e_local_conf's output before the subnode
+    # came, with these tests' settings
+    E2E_CIRROS_VERSION=0.5.3
+    _e2e_local_conf > "$BATS_TEST_TMPDIR/ovs"
+    cmp "$ND_REPO/tests/bats/fixtures/e2e-local.conf.ovs" "$BATS_TEST_TMPDIR/ovs"
+    E2E_NETWORKING=none _e2e_local_conf > "$BATS_TEST_TMPDIR/none"
+    cmp "$ND_REPO/tests/bats/fixtures/e2e-local.conf.none" "$BATS_TEST_TMPDIR/none"
+    # unset is one node too, with an address known or not
+    unset E2E_NODES
+    E2E_CONTROLLER_IP=172.19.0.2 _e2e_local_conf > "$BATS_TEST_TMPDIR/unset"
+    cmp "$ND_REPO/tests/bats/fixtures/e2e-local.conf.ovs" "$BATS_TEST_TMPDIR/unset"
+}
+
+@test "local.conf: with two nodes, the controller adds its address, its tunnel endpoint, moves off its host and Tempest's two computes" {
+    E2E_CIRROS_VERSION=0.5.3
+    E2E_NODES=2 E2E_CONTROLLER_IP=172.19.0.2
+    run _e2e_local_conf
+    [[ "$output" == *$'\nHOST_IP=172.19.0.2\nTUNNEL_ENDPOINT_IP=172.19.0.2\nNOVA_ALLOW_MOVE_TO_SAME_HOST=False\n'* ]]
+    [[ "$output" == *$'\nOVS_DATAPATH_TYPE=netdev\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n'* ]]
+    [[ "$output" == *$'[[test-config|$TEMPEST_CONFIG]]\n[compute]\n'*$'\nmin_compute_nodes = 2' ]]
+    # nothing else changes
+    diff <(grep -vx '' "$ND_REPO/tests/bats/fixtures/e2e-local.conf.ovs") \
+        <(grep -vx -e '' -e 'HOST_IP=172.19.0.2' -e 'TUNNEL_ENDPOINT_IP=172.19.0.2' \
+            -e 'NOVA_ALLOW_MOVE_TO_SAME_HOST=False' -e '\[compute\]' \
+            -e "# Tempest's tests that move servers between hosts run" \
+            -e 'min_compute_nodes = 2' <<< "$output")
+}
+
+@test "tempest: min_compute_nodes only with two nodes" {
+    E2E_NODES=2
+    run _e2e_tempest_conf
+    [ "$output" = "[compute]
+# Tempest's tests that move servers between hosts run
+min_compute_nodes = 2" ]
+    E2E_NODES=2 E2E_NETWORKING=none
+    run _e2e_tempest_conf
+    [[ "$output" == *"create_isolated_networks = False"*"min_compute_nodes = 2" ]]
+    E2E_NODES=1
+    run _e2e_tempest_conf
+    [[ "$output" != *min_compute_nodes* ]]
+}
+
+@test "local.conf: the subnode's services, the controller's hosts, its own tunnel endpoint, the controller's passwords and plugin" {
+    mkdir -p "$BATS_TEST_TMPDIR/git/openstack/devstack.git"
+    E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
+    E2E_NODES=2 E2E_CIRROS_VERSION=0.5.3 E2E_USERNS_REMAP=default
+    local sub=$BATS_TEST_TMPDIR/sub ctl=$BATS_TEST_TMPDIR/ctl line
+    _e2e_subnode_local_conf 172.19.0.2 172.19.0.3 > "$sub"
+    E2E_CONTROLLER_IP=172.19.0.2 _e2e_local_conf > "$ctl"
+    [ "$(head -n 1 "$sub")" = '[[local|localrc]]' ]
+    for line in ENABLED_SERVICES=n-cpu,placement-client,q-agt \
+            SERVICE_HOST=172.19.0.2 DATABASE_TYPE=mysql \
+            DATABASE_HOST=172.19.0.2 RABBIT_HOST=172.19.0.2 \
+            GLANCE_HOSTPORT=172.19.0.2:9292 \
+            HOST_IP=172.19.0.3 TUNNEL_ENDPOINT_IP=172.19.0.3 \
+            Q_AGENT=openvswitch Q_ML2_PLUGIN_MECHANISM_DRIVERS=openvswitch \
+            OVS_DATAPATH_TYPE=netdev Q_ML2_TENANT_NETWORK_TYPE=vxlan \
+            NOVA_ALLOW_MOVE_TO_SAME_HOST=False VIRT_DRIVER=docker \
+            NOVA_DOCKER_USERNS_REMAP=default NOVA_SERIAL_ENABLED=True \
+            GIT_BASE=file:///opt/e2e/git; do
+        grep -qx -- "$line" "$sub" || { echo "missing: $line"; return 1; }
+    done
+    # the same passwords, log file, GIT_BASE and plugin line as the controller's
+    for line in ADMIN_PASSWORD DATABASE_PASSWORD RABBIT_PASSWORD \
+            SERVICE_PASSWORD LOGFILE GIT_BASE 'enable_plugin nova-docker '; do
+        [ "$(grep "^$line" "$sub")" = "$(grep "^$line" "$ctl")" ]
+    done
+    # its only services: one ENABLED_SERVICES, nothing added to it, no
+    # other plugin, no Tempest section
+    [ "$(grep -c '^ENABLED_SERVICES' "$sub")" -eq 1 ]
+    [ "$(grep -c '^enable_plugin' "$sub")" -eq 1 ]
+    ! grep -q -e 'test-config' -e 'post-config' -e 'q-l3' -e 'c-vol' "$sub"
+}
+
+# fake_docker: docker inspect gives gate 172.19.0.2 and gate-sub
+# 172.19.0.3 on the gate's network; a file written in a container (tee)
+# lands in $BATS_TEST_TMPDIR/<container>/<path>; every call is recorded
+fake_docker() {
+    docker() {
+        echo "docker $*" >> "$BATS_TEST_TMPDIR/docker-calls"
+        case "$1" in
+            inspect)
+                [[ $3 == *'"nova-docker-e2e"'* ]] || return 1
+                case "${!#}" in
+                    gate) echo 172.19.0.2;;
+                    gate-sub) echo 172.19.0.3;;
+                    *) return 1;;
+                esac;;
+            exec)
+                if [[ $2 == -i && $6 == tee ]]; then
+                    mkdir -p "$BATS_TEST_TMPDIR/$5$(dirname "$7")"
+                    cat > "$BATS_TEST_TMPDIR/$5$7"
+                fi;;
+        esac
+        return 0
+    }
+}
+
+@test "subnode: DevStack cloned in it, local.conf with both containers' addresses on the gate's network" {
+    fake_docker
+    E2E_NODES=2
+    e2e_install_subnode
+    local conf=$BATS_TEST_TMPDIR/gate-sub/opt/stack/devstack/local.conf
+    grep -qx SERVICE_HOST=172.19.0.2 "$conf"
+    grep -qx HOST_IP=172.19.0.3 "$conf"
+    grep -qx TUNNEL_ENDPOINT_IP=172.19.0.3 "$conf"
+    grep -q '^docker exec -u stack -e HOME=/opt/stack gate-sub git clone -q https://opendev.org/openstack/devstack.git /opt/stack/devstack$' "$BATS_TEST_TMPDIR/docker-calls"
+    grep -q '^docker exec gate-sub chown stack:stack /opt/stack$' "$BATS_TEST_TMPDIR/docker-calls"
+}
+
+@test "controller: with two nodes its address is asked once it runs and goes into its local.conf; with one, never" {
+    fake_docker
+    E2E_NODES=2 E2E_CIRROS_VERSION=0.5.3
+    e2e_install_devstack
+    [ "$E2E_CONTROLLER_IP" = 172.19.0.2 ]
+    grep -qx TUNNEL_ENDPOINT_IP=172.19.0.2 "$BATS_TEST_TMPDIR/gate/opt/stack/devstack/local.conf"
+    rm "$BATS_TEST_TMPDIR/docker-calls"
+    E2E_NODES=1 E2E_CONTROLLER_IP=
+    e2e_install_devstack
+    ! grep -q '^docker inspect' "$BATS_TEST_TMPDIR/docker-calls"
+    cmp "$ND_REPO/tests/bats/fixtures/e2e-local.conf.ovs" "$BATS_TEST_TMPDIR/gate/opt/stack/devstack/local.conf"
+}
+
+@test "container: the subnode is started as the controller is, under its own name, host name and engine volume" {
+    docker() { echo "docker $*" >> "$BATS_TEST_TMPDIR/docker-calls"; }
+    _e2e_wait_systemd() { echo "wait $1" >> "$BATS_TEST_TMPDIR/docker-calls"; }
+    e2e_start_container some-image
+    e2e_start_subnode some-image
+    local runs
+    runs=$(grep '^docker run -d ' "$BATS_TEST_TMPDIR/docker-calls")
+    [ "$(wc -l <<< "$runs")" -eq 2 ]
+    [[ "$(sed -n 2p <<< "$runs")" == *"--name gate-sub --hostname devstack-sub --network nova-docker-e2e "*"-v gate-sub-docker:/var/lib/docker "* ]]
+    # the same flags otherwise: isolation, loop devices, cgroups, mounts
+    [ "$(sed -n 1p <<< "$runs" | sed 's/gate-docker/VOLUME/; s/--name gate /--name NAME /; s/--hostname devstack /--hostname HOST /')" = \
+      "$(sed -n 2p <<< "$runs" | sed 's/gate-sub-docker/VOLUME/; s/--name gate-sub /--name NAME /; s/--hostname devstack-sub /--hostname HOST /')" ]
+    grep -qx 'docker volume create gate-sub-docker' "$BATS_TEST_TMPDIR/docker-calls"
+    grep -qx 'wait gate-sub' "$BATS_TEST_TMPDIR/docker-calls"
+}
+
+@test "container: e2e_remove takes the subnode's container and volume too, whether or not it ran" {
+    docker() { echo "docker $*" >> "$BATS_TEST_TMPDIR/docker-calls"; [[ $* != *gate-sub* ]]; }
+    run e2e_remove
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/docker-calls")" = "docker rm -f gate
+docker rm -f gate-sub
+docker volume rm -f gate-docker
+docker volume rm -f gate-sub-docker" ]
+}
+
+@test "container: no address on the gate's network is a clear error" {
+    docker() { echo ""; }
+    run e2e_container_ip gate
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"gate has no address on nova-docker-e2e"* ]]
+}
+
+# fake_controller_openstack <services> <hypervisors>: the controller's
+# admin answers with these lists
+fake_controller_openstack() {
+    FAKE_SERVICES=$1 FAKE_HYPERVISORS=$2
+    e2e_guest() {
+        case "$*" in
+            *"compute service list"*) echo "$FAKE_SERVICES";;
+            *"hypervisor list"*) echo "$FAKE_HYPERVISORS";;
+            *) return 1;;
+        esac
+    }
+}
+
+@test "subnode: both nova-compute services up and two hypervisors, kept in the logs" {
+    E2E_SUBNODE_TIMEOUT=0
+    fake_controller_openstack $'devstack up\ndevstack-sub up' $'devstack up\ndevstack-sub up'
+    e2e_check_computes
+    grep -qx 'devstack-sub up' "$E2E_LOGS/compute-services.txt"
+    grep -qx 'devstack-sub up' "$E2E_LOGS/hypervisors.txt"
+    fake_controller_openstack $'devstack up\ndevstack-sub down' $'devstack up\ndevstack-sub up'
+    run e2e_check_computes
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"not two nova-compute services up: devstack up devstack-sub down"* ]]
+    fake_controller_openstack $'devstack up\ndevstack-sub up' 'devstack up'
+    run e2e_check_computes
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"not two hypervisors: devstack up"* ]]
+}
+
+@test "subnode: discover_hosts.sh run in the controller until the subnode is mapped" {
+    E2E_SUBNODE_TIMEOUT=0
+    e2e_guest() {
+        echo "$*" >> "$BATS_TEST_TMPDIR/guest-calls"
+        if [[ $1 == nova-manage ]]; then
+            printf '| cell1 | 1234 | devstack |\n| cell1 | 1234 | %s |\n' "$FAKE_MAPPED"
+        fi
+    }
+    FAKE_MAPPED=devstack-sub
+    e2e_discover_hosts
+    [ "$(head -n 1 "$BATS_TEST_TMPDIR/guest-calls")" = ./tools/discover_hosts.sh ]
+    FAKE_MAPPED=devstack
+    run e2e_discover_hosts
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"devstack-sub not mapped to a cell"* ]]
+}
+
+@test "subnode: the evacuated guest's container is looked for in the subnode's engine by its instance label" {
+    E2E_SUBNODE_TIMEOUT=0
+    e2e_guest() { echo 6f1c0d3e-uuid; }
+    docker() {
+        echo "docker $*" >> "$BATS_TEST_TMPDIR/docker-calls"
+        echo "$FAKE_LEFT"
+    }
+    FAKE_LEFT=
+    e2e_subnode_guest_gone e2e-mn-a
+    grep -qx 'docker exec gate-sub docker ps -aq --filter label=org.openstack.nova.instance_uuid=6f1c0d3e-uuid' "$BATS_TEST_TMPDIR/docker-calls"
+    FAKE_LEFT=0123abcd
+    run e2e_subnode_guest_gone e2e-mn-a
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"the subnode's engine still has the container of e2e-mn-a (6f1c0d3e-uuid)"* ]]
+}
+
+# fake_phases <failing phase>: the guest's phases and the subnode's
+# nova-compute recorded, that phase failing
+fake_phases() {
+    FAKE_FAILING=$1
+    _e2e_multinode_steps() {
+        echo "phase $1" >> "$BATS_TEST_TMPDIR/order"
+        [[ $1 != "$FAKE_FAILING" ]]
+    }
+    e2e_subnode_compute() { echo "n-cpu $1" >> "$BATS_TEST_TMPDIR/order"; }
+    e2e_subnode_guest_gone() { echo "gone $1" >> "$BATS_TEST_TMPDIR/order"; }
+    : > "$E2E_LOGS/steps.txt"
+}
+
+@test "multinode: the subnode's nova-compute stopped for the evacuation, then started again, and the evacuated guest looked for" {
+    fake_phases none
+    e2e_multinode_steps 2>/dev/null
+    [ "$(cat "$BATS_TEST_TMPDIR/order")" = "phase moves
+n-cpu stop
+phase evacuate
+n-cpu start
+phase rejoin
+gone e2e-mn-a
+phase cleanup" ]
+    grep -q '^STEP multinode/subnode-compute-stop .* ok$' "$E2E_LOGS/steps.txt"
+    grep -q '^STEP multinode/evacuated-guest-gone-from-subnode .* ok$' "$E2E_LOGS/steps.txt"
+}
+
+@test "multinode: a failed evacuation still brings the subnode's nova-compute back, and the cleanup runs" {
+    fake_phases evacuate
+    run e2e_multinode_steps
+    [ "$status" -ne 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/order")" = "phase moves
+n-cpu stop
+phase evacuate
+n-cpu start
+phase rejoin
+phase cleanup" ]
+}
+
+@test "multinode: failed moves skip the evacuation; the cleanup still runs" {
+    fake_phases moves
+    run e2e_multinode_steps
+    [ "$status" -ne 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/order")" = "phase moves
+phase cleanup" ]
+}
+
+@test "multinode: the guest phases run in the controller with both host names, their steps prefixed" {
+    e2e_guest() { echo "guest $*"; echo "STEP boot-on-subnode 1.0 ok"; }
+    : > "$E2E_LOGS/steps.txt"
+    run _e2e_multinode_steps moves
+    [ "$status" -eq 0 ]
+    grep -qx 'guest env E2E_CONTROLLER_HOST=devstack E2E_SUBNODE_HOST=devstack-sub /opt/e2e/gate/guest/multinode-steps moves' "$E2E_LOGS/multinode-moves.txt"
+    grep -qx 'STEP multinode-moves/boot-on-subnode 1.0 ok' "$E2E_LOGS/steps.txt"
+}
+
 @test "guest: multinode-steps reuses cloud-steps' helpers, with networks of its own, as the admin" {
     openstack() {
         echo '{"addresses": {"e2e-mn-net": ["10.2.0.5"], "net1": ["10.1.0.9"]}}'
@@ -656,4 +955,37 @@ MI
     [[ "$output" == *"e2e-mn-b is on devstack, not devstack-sub"* ]]
     grep -q -- '--availability-zone nova:devstack-sub --wait e2e-mn-b' "$BATS_TEST_TMPDIR/os-calls"
     grep -q -- '--network e2e-mn-net --security-group e2e-mn ' "$BATS_TEST_TMPDIR/os-calls"
+}
+
+@test "report: how many nodes ran, and with two, where nova-compute was up" {
+    E2E_RECORD=$BATS_TEST_TMPDIR/LAST_RUN.md
+    : > "$E2E_LOGS/steps.txt"
+    : > "$E2E_LOGS/commits.txt"
+    echo "Tempest regex: x" > "$E2E_LOGS/tempest.txt"
+    e2e_write_report PASSED 1 2>/dev/null
+    grep -qx -- '- Nodes: 1 (all-in-one)' "$E2E_RECORD"
+    E2E_NODES=2
+    e2e_write_report FAILED 1 2>/dev/null
+    grep -qx -- '- Nodes: 2 (a controller and a compute-only subnode, devstack-sub); nova-compute up on: none seen' "$E2E_RECORD"
+    printf 'devstack up\ndevstack-sub up\n' > "$E2E_LOGS/compute-services.txt"
+    e2e_write_report PASSED 1 2>/dev/null
+    grep -qx -- '- Nodes: 2 (a controller and a compute-only subnode, devstack-sub); nova-compute up on: devstack devstack-sub' "$E2E_RECORD"
+}
+
+@test "report: the subnode's logs beside the controller's, when it ran" {
+    docker() {
+        case "$1 ${!#}" in
+            "inspect gate-sub") [[ -n ${FAKE_SUB:-} ]]; return;;
+            "inspect "*) return 0;;
+            exec*) [[ $* == *"cat /opt/stack/devstack/local.conf" ]] && echo "local.conf of $2";;
+        esac
+        return 0
+    }
+    e2e_collect_logs
+    [ "$(cat "$E2E_LOGS/guest/local.conf")" = "local.conf of gate" ]
+    [ ! -e "$E2E_LOGS/guest-sub" ]
+    FAKE_SUB=1
+    e2e_collect_logs
+    [ "$(cat "$E2E_LOGS/guest-sub/local.conf")" = "local.conf of gate-sub" ]
+    [ ! -e "$E2E_LOGS/guest-sub/tempest.conf" ]
 }

@@ -43,7 +43,18 @@
 #                  without it the guests' users cannot become their root
 #                  (sudo, ping), and Tempest's tests that need that are
 #                  left out (tempest-exclude-no-userns.txt); auto
-#   E2E_KEEP=1     leave the container running for a look inside
+#   E2E_NODES      1: one all-in-one node; 2: and, once the cloud steps
+#                  and the browser's are done, a compute-only subnode
+#                  (nova-compute, Placement's client, Neutron's OVS agent)
+#                  in a second container, $E2E_NAME-sub, host name
+#                  devstack-sub, on the same network with an engine of its
+#                  own; vxlan between the nodes' userspace Open vSwitch,
+#                  tools/discover_hosts.sh, both computes checked up, the
+#                  moves between the nodes (guest/multinode-steps: resize,
+#                  cold migration, shelve-offload and unshelve, evacuate)
+#                  and Tempest with [compute] min_compute_nodes = 2; needs
+#                  E2E_NETWORKING=ovs; 1
+#   E2E_KEEP=1     leave the containers running for a look inside
 #
 # Every container and volume it starts is removed at the end.
 
@@ -65,6 +76,7 @@ E2E_HORIZON=${E2E_HORIZON:-1}
 E2E_CINDER=${E2E_CINDER:-1}
 E2E_HEAT=${E2E_HEAT:-1}
 E2E_USERNS_REMAP=${E2E_USERNS_REMAP:-auto}
+E2E_NODES=${E2E_NODES:-1}
 # What the driver lacks (volumes, consoles, resize...) skips by the plugin's
 # tempest.conf
 E2E_TEMPEST_REGEX=${E2E_TEMPEST_REGEX:-}
@@ -75,6 +87,8 @@ E2E_BASE_IMAGE=nova-docker-e2e-base:bookworm
 E2E_REGISTRY_IMAGE=debian:bookworm
 E2E_NAME=nova-docker-e2e-$$
 E2E_VOLUME=$E2E_NAME-docker
+E2E_SUB_NAME=$E2E_NAME-sub
+E2E_SUB_VOLUME=$E2E_SUB_NAME-docker
 E2E_NETWORK=nova-docker-e2e
 E2E_SUDO=
 if [[ $EUID -ne 0 ]]; then
@@ -102,6 +116,8 @@ source "$E2E_DIR/lib/image"
 source "$E2E_DIR/lib/container"
 # shellcheck source=tests/e2e/lib/devstack
 source "$E2E_DIR/lib/devstack"
+# shellcheck source=tests/e2e/lib/subnode
+source "$E2E_DIR/lib/subnode"
 # shellcheck source=tests/e2e/lib/report
 source "$E2E_DIR/lib/report"
 # shellcheck source=tests/e2e/lib/browser
@@ -179,6 +195,9 @@ function e2e_finish {
     e2e_write_report "$result" "$SECONDS"
     if [[ $E2E_KEEP == 1 ]]; then
         e2e_log "kept: docker exec -it $E2E_NAME bash; then docker rm -f $E2E_NAME; docker volume rm $E2E_VOLUME"
+        if e2e_two_nodes; then
+            e2e_log "kept: docker exec -it $E2E_SUB_NAME bash; then docker rm -f $E2E_SUB_NAME; docker volume rm $E2E_SUB_VOLUME"
+        fi
     else
         e2e_remove
     fi
@@ -198,7 +217,17 @@ function main {
     if [[ $E2E_BROWSER == 1 ]]; then
         e2e_step browser e2e_browser || failed=1
     fi
+    # the subnode joins after the cloud steps, which look for their
+    # servers in the controller's engine, and before Tempest, which then
+    # has two hosts to move servers between
+    if e2e_two_nodes; then
+        e2e_join_subnode "$image" || exit 1
+        e2e_step multinode e2e_multinode_steps || failed=1
+    fi
     e2e_step tempest e2e_tempest || failed=1
+    if e2e_two_nodes; then
+        e2e_step subnode-unstack e2e_unstack_subnode || failed=1
+    fi
     e2e_step restack e2e_restack || exit 1
     e2e_step clean e2e_clean || failed=1
     exit $failed
