@@ -931,7 +931,7 @@ phase cleanup" ]
     openstack() {
         echo '{"addresses": {"e2e-mn-net": ["10.2.0.5"], "net1": ["10.1.0.9"]}}'
     }
-    source "$E2E_DIR/guest/multinode-steps"
+    NOVA_DOCKER_DIR=$ND_REPO source "$E2E_DIR/guest/multinode-steps"
     # sourced: neither script's walk-through ran
     [ "$OS_CLOUD" = devstack-admin ]
     [ "$(fixed_ip e2e-mn-a)" = 10.2.0.5 ]
@@ -949,7 +949,7 @@ phase cleanup" ]
             *"server show e2e-mn-b -f value -c OS-EXT-SRV-ATTR:host") echo devstack;;
         esac
     }
-    source "$E2E_DIR/guest/multinode-steps"
+    NOVA_DOCKER_DIR=$ND_REPO source "$E2E_DIR/guest/multinode-steps"
     run boot_on e2e-mn-b devstack-sub
     [ "$status" -ne 0 ]
     [[ "$output" == *"e2e-mn-b is on devstack, not devstack-sub"* ]]
