@@ -29,7 +29,9 @@ setup() {
     E2E_SUB_NAME=gate-sub
     E2E_SUB_VOLUME=gate-sub-docker
     E2E_NETWORK=nova-docker-e2e
+    E2E_TUNNEL_NETWORK=nova-docker-e2e-tunnel
     E2E_CONTROLLER_IP=
+    E2E_CONTROLLER_TUNNEL_IP=
     mkdir -p "$E2E_WORK" "$E2E_LOGS" "$E2E_FILES"
     e2e_log() { echo "$*" >&2; }
     e2e_die() { echo "ERROR: $*" >&2; return 1; }
@@ -668,14 +670,14 @@ MI
 
 @test "local.conf: with two nodes, the controller adds its address, its tunnel endpoint, moves off its host and Tempest's two computes" {
     E2E_CIRROS_VERSION=0.5.3
-    E2E_NODES=2 E2E_CONTROLLER_IP=172.19.0.2
+    E2E_NODES=2 E2E_CONTROLLER_IP=172.19.0.2 E2E_CONTROLLER_TUNNEL_IP=172.20.0.2
     run _e2e_local_conf
-    [[ "$output" == *$'\nHOST_IP=172.19.0.2\nTUNNEL_ENDPOINT_IP=172.19.0.2\nNOVA_ALLOW_MOVE_TO_SAME_HOST=False\n'* ]]
+    [[ "$output" == *$'\nHOST_IP=172.19.0.2\nTUNNEL_ENDPOINT_IP=172.20.0.2\nNOVA_ALLOW_MOVE_TO_SAME_HOST=False\n'* ]]
     [[ "$output" == *$'\nOVS_DATAPATH_TYPE=netdev\nQ_ML2_TENANT_NETWORK_TYPE=vxlan\n'* ]]
     [[ "$output" == *$'[[test-config|$TEMPEST_CONFIG]]\n[compute]\n'*$'\nmin_compute_nodes = 2' ]]
     # nothing else changes
     diff <(grep -vx '' "$ND_REPO/tests/bats/fixtures/e2e-local.conf.ovs") \
-        <(grep -vx -e '' -e 'HOST_IP=172.19.0.2' -e 'TUNNEL_ENDPOINT_IP=172.19.0.2' \
+        <(grep -vx -e '' -e 'HOST_IP=172.19.0.2' -e 'TUNNEL_ENDPOINT_IP=172.20.0.2' \
             -e 'NOVA_ALLOW_MOVE_TO_SAME_HOST=False' -e '\[compute\]' \
             -e "# Tempest's tests that move servers between hosts run" \
             -e 'min_compute_nodes = 2' <<< "$output")
@@ -700,14 +702,14 @@ min_compute_nodes = 2" ]
     E2E_GIT_BASE=$BATS_TEST_TMPDIR/git
     E2E_NODES=2 E2E_CIRROS_VERSION=0.5.3 E2E_USERNS_REMAP=default
     local sub=$BATS_TEST_TMPDIR/sub ctl=$BATS_TEST_TMPDIR/ctl line
-    _e2e_subnode_local_conf 172.19.0.2 172.19.0.3 > "$sub"
+    _e2e_subnode_local_conf 172.19.0.2 172.19.0.3 172.20.0.3 > "$sub"
     E2E_CONTROLLER_IP=172.19.0.2 _e2e_local_conf > "$ctl"
     [ "$(head -n 1 "$sub")" = '[[local|localrc]]' ]
     for line in ENABLED_SERVICES=n-cpu,placement-client,q-agt \
             SERVICE_HOST=172.19.0.2 DATABASE_TYPE=mysql \
             DATABASE_HOST=172.19.0.2 RABBIT_HOST=172.19.0.2 \
             GLANCE_HOSTPORT=172.19.0.2:9292 \
-            HOST_IP=172.19.0.3 TUNNEL_ENDPOINT_IP=172.19.0.3 \
+            HOST_IP=172.19.0.3 TUNNEL_ENDPOINT_IP=172.20.0.3 \
             Q_AGENT=openvswitch Q_ML2_PLUGIN_MECHANISM_DRIVERS=openvswitch \
             OVS_DATAPATH_TYPE=netdev Q_ML2_TENANT_NETWORK_TYPE=vxlan \
             NOVA_ALLOW_MOVE_TO_SAME_HOST=False VIRT_DRIVER=docker \
@@ -728,17 +730,19 @@ min_compute_nodes = 2" ]
 }
 
 # fake_docker: docker inspect gives gate 172.19.0.2 and gate-sub
-# 172.19.0.3 on the gate's network; a file written in a container (tee)
-# lands in $BATS_TEST_TMPDIR/<container>/<path>; every call is recorded
+# 172.19.0.3 on the gate's network, 172.20.0.2 and 172.20.0.3 on the
+# tunnels'; a file written in a container (tee) lands in
+# $BATS_TEST_TMPDIR/<container>/<path>; every call is recorded
 fake_docker() {
     docker() {
         echo "docker $*" >> "$BATS_TEST_TMPDIR/docker-calls"
         case "$1" in
             inspect)
-                [[ $3 == *'"nova-docker-e2e"'* ]] || return 1
-                case "${!#}" in
-                    gate) echo 172.19.0.2;;
-                    gate-sub) echo 172.19.0.3;;
+                case "$3 ${!#}" in
+                    *'"nova-docker-e2e"'*' gate') echo 172.19.0.2;;
+                    *'"nova-docker-e2e"'*' gate-sub') echo 172.19.0.3;;
+                    *'"nova-docker-e2e-tunnel"'*' gate') echo 172.20.0.2;;
+                    *'"nova-docker-e2e-tunnel"'*' gate-sub') echo 172.20.0.3;;
                     *) return 1;;
                 esac;;
             exec)
@@ -751,14 +755,14 @@ fake_docker() {
     }
 }
 
-@test "subnode: DevStack cloned in it, local.conf with both containers' addresses on the gate's network" {
+@test "subnode: DevStack cloned in it, local.conf with both containers' addresses on the gate's network and its own on the tunnels'" {
     fake_docker
     E2E_NODES=2
     e2e_install_subnode
     local conf=$BATS_TEST_TMPDIR/gate-sub/opt/stack/devstack/local.conf
     grep -qx SERVICE_HOST=172.19.0.2 "$conf"
     grep -qx HOST_IP=172.19.0.3 "$conf"
-    grep -qx TUNNEL_ENDPOINT_IP=172.19.0.3 "$conf"
+    grep -qx TUNNEL_ENDPOINT_IP=172.20.0.3 "$conf"
     grep -q '^docker exec -u stack -e HOME=/opt/stack gate-sub git clone -q https://opendev.org/openstack/devstack.git /opt/stack/devstack$' "$BATS_TEST_TMPDIR/docker-calls"
     grep -q '^docker exec gate-sub chown stack:stack /opt/stack$' "$BATS_TEST_TMPDIR/docker-calls"
 }
@@ -768,7 +772,8 @@ fake_docker() {
     E2E_NODES=2 E2E_CIRROS_VERSION=0.5.3
     e2e_install_devstack
     [ "$E2E_CONTROLLER_IP" = 172.19.0.2 ]
-    grep -qx TUNNEL_ENDPOINT_IP=172.19.0.2 "$BATS_TEST_TMPDIR/gate/opt/stack/devstack/local.conf"
+    grep -qx HOST_IP=172.19.0.2 "$BATS_TEST_TMPDIR/gate/opt/stack/devstack/local.conf"
+    grep -qx TUNNEL_ENDPOINT_IP=172.20.0.2 "$BATS_TEST_TMPDIR/gate/opt/stack/devstack/local.conf"
     rm "$BATS_TEST_TMPDIR/docker-calls"
     E2E_NODES=1 E2E_CONTROLLER_IP=
     e2e_install_devstack
@@ -790,6 +795,76 @@ fake_docker() {
       "$(sed -n 2p <<< "$runs" | sed 's/gate-sub-docker/VOLUME/; s/--name gate-sub /--name NAME /; s/--hostname devstack-sub /--hostname HOST /')" ]
     grep -qx 'docker volume create gate-sub-docker' "$BATS_TEST_TMPDIR/docker-calls"
     grep -qx 'wait gate-sub' "$BATS_TEST_TMPDIR/docker-calls"
+    # one node: no tunnels' network
+    ! grep -q 'network connect' "$BATS_TEST_TMPDIR/docker-calls"
+}
+
+@test "container: with two nodes, each joins the tunnels' network as it starts" {
+    docker() { echo "docker $*" >> "$BATS_TEST_TMPDIR/docker-calls"; }
+    _e2e_wait_systemd() { echo "wait $1" >> "$BATS_TEST_TMPDIR/docker-calls"; }
+    E2E_NODES=2
+    e2e_start_container some-image
+    e2e_start_subnode some-image
+    # each right after its run, before systemd is awaited
+    [ "$(grep -e '^docker run -d' -e 'network connect' -e '^wait' "$BATS_TEST_TMPDIR/docker-calls" | cut -c1-40)" = \
+"docker run -d --name gate --hostname dev
+docker network connect nova-docker-e2e-t
+wait gate
+docker run -d --name gate-sub --hostname
+docker network connect nova-docker-e2e-t
+wait gate-sub" ]
+    grep -qx 'docker network connect nova-docker-e2e-tunnel gate' "$BATS_TEST_TMPDIR/docker-calls"
+    grep -qx 'docker network connect nova-docker-e2e-tunnel gate-sub' "$BATS_TEST_TMPDIR/docker-calls"
+}
+
+# fake_node_network <interface> <address/prefix>: ip and ovs-vsctl on PATH
+# as a node has them, the tunnel address on that interface; their changes
+# recorded in $BATS_TEST_TMPDIR/calls
+fake_node_network() {
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    cat > "$BATS_TEST_TMPDIR/bin/ip" <<STUB
+#!/bin/bash
+if [[ \$* == "-o -4 addr show" ]]; then
+    echo "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever"
+    echo "5: eth0    inet 172.19.0.3/16 brd 172.19.255.255 scope global eth0\\       valid_lft forever"
+    echo "7: $1    inet $2 brd 172.20.255.255 scope global $1\\       valid_lft forever"
+    exit 0
+fi
+echo "ip \$*" >> "$BATS_TEST_TMPDIR/calls"
+STUB
+    printf '#!/bin/bash\necho "ovs-vsctl $*" >> "%s/calls"\n' "$BATS_TEST_TMPDIR" \
+        > "$BATS_TEST_TMPDIR/bin/ovs-vsctl"
+    chmod +x "$BATS_TEST_TMPDIR/bin/ip" "$BATS_TEST_TMPDIR/bin/ovs-vsctl"
+}
+
+@test "tunnel bridge: the address moves from its interface onto br-phy, a netdev bridge with that interface as its port" {
+    fake_node_network eth1 172.20.0.3/16
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH run bash -c "$(_e2e_tunnel_bridge_script)" _ 172.20.0.3
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/calls")" = "ovs-vsctl --may-exist add-br br-phy -- set Bridge br-phy datapath_type=netdev
+ovs-vsctl --may-exist add-port br-phy eth1
+ip addr del 172.20.0.3/16 dev eth1
+ip addr add 172.20.0.3/16 dev br-phy
+ip link set br-phy up" ]
+}
+
+@test "tunnel bridge: again, nothing changes; an address no interface has is a clear error" {
+    fake_node_network br-phy 172.20.0.3/16
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH run bash -c "$(_e2e_tunnel_bridge_script)" _ 172.20.0.3
+    [ "$status" -eq 0 ]
+    [ ! -e "$BATS_TEST_TMPDIR/calls" ]
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH run bash -c "$(_e2e_tunnel_bridge_script)" _ 172.20.0.9
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"no interface has 172.20.0.9"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/calls" ]
+}
+
+@test "tunnel bridge: run as root in the node, with its address on the tunnels' network" {
+    fake_docker
+    e2e_tunnel_bridge gate-sub
+    # the script's lines, then its argument
+    grep -qx "docker exec gate-sub bash -c set -e" "$BATS_TEST_TMPDIR/docker-calls"
+    grep -qx "ip link set br-phy up _ 172.20.0.3" "$BATS_TEST_TMPDIR/docker-calls"
 }
 
 @test "container: e2e_remove takes the subnode's container and volume too, whether or not it ran" {

@@ -90,6 +90,9 @@ E2E_VOLUME=$E2E_NAME-docker
 E2E_SUB_NAME=$E2E_NAME-sub
 E2E_SUB_VOLUME=$E2E_SUB_NAME-docker
 E2E_NETWORK=nova-docker-e2e
+# With two nodes, the OVS agents' tunnels: a network of their own, each
+# node's second interface
+E2E_TUNNEL_NETWORK=nova-docker-e2e-tunnel
 E2E_SUDO=
 if [[ $EUID -ne 0 ]]; then
     E2E_SUDO=sudo
@@ -136,6 +139,10 @@ function e2e_prepare {
     # a network of the gate's own: it does not depend on docker0
     if ! docker network inspect "$E2E_NETWORK" > /dev/null 2>&1; then
         docker network create "$E2E_NETWORK" > /dev/null
+    fi
+    if e2e_two_nodes && ! docker network inspect "$E2E_TUNNEL_NETWORK" \
+            > /dev/null 2>&1; then
+        docker network create --internal "$E2E_TUNNEL_NETWORK" > /dev/null
     fi
     e2e_plugin_repo
     e2e_files
