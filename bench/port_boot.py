@@ -124,6 +124,11 @@ class PortBootLatency(harness.BenchCase, test_network.NetworkTestCase):
 
     def setUp(self):
         super().setUp()
+        # The test bridge first, as os-vif makes it: the agent's monitor
+        # then has rows to list in its first update, which it waits for.
+        test_network.ovs_vsctl('--may-exist', 'add-br', test_network.BRIDGE,
+                               '--', 'set', 'Bridge', test_network.BRIDGE,
+                               'datapath_type=netdev')
         self.agent = Agent(self, self.vlans)
         self.addCleanup(self.agent.stop)
         self.parts = itertools.cycle(HOST_PARTS)
