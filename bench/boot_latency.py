@@ -61,13 +61,6 @@ class DockerBootLatency(harness.BenchCase):
 
     FAKE_HOST = 'fake-compute'
 
-    def _setup_compute_service(self):
-        # Ours last: the driver reads its host from CONF.host, which
-        # starting a compute service sets.
-        self.flags(compute_driver=harness.FakeBenchCase.DRIVER)
-        self._start_compute(self.FAKE_HOST)
-        return super()._setup_compute_service()
-
     def _checks(self):
         """(boot_check_seconds, poll) of each variant of ours."""
         return ([(c, False) for c in self.opts.boot_check_seconds] +

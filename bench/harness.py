@@ -124,7 +124,15 @@ class BenchCase(base.DockerDriverTestCase):
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
         self.flavor = self._create_flavor(**FLAVOR)
 
+    # A second compute service with Nova's fake driver, started first
+    # (ours last: the driver reads its host from CONF.host, which starting
+    # a compute service sets); None for none.
+    FAKE_HOST = None
+
     def _setup_compute_service(self):
+        if self.FAKE_HOST:
+            self.flags(compute_driver=FakeBenchCase.DRIVER)
+            self._start_compute(self.FAKE_HOST)
         self.flags(cpu_allocation_ratio=self.CPU_ALLOCATION_RATIO,
                    ram_allocation_ratio=64.0, disk_allocation_ratio=1.0)
         self.flags(api_url=self.opts.docker_host, group='docker')

@@ -116,12 +116,6 @@ class PortBootLatency(harness.BenchCase, test_network.NetworkTestCase):
 
     FAKE_HOST = 'fake-compute'
 
-    def _setup_compute_service(self):
-        # As in the boot benchmark: ours last, its host is CONF.host.
-        self.flags(compute_driver=harness.FakeBenchCase.DRIVER)
-        self._start_compute(self.FAKE_HOST)
-        return super()._setup_compute_service()
-
     def setUp(self):
         super().setUp()
         # The test bridge first, as os-vif makes it: the agent's monitor

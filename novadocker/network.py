@@ -231,7 +231,7 @@ class InstanceNetwork:
         """Plug into the namespace of the running guest, or before it runs,
         of its sandbox, where its ports plugged before get their addresses
         back (the guest's shutdown may have removed them). ``dns_written``:
-        the sandbox has just started, and the engine written its
+        the sandbox has just started, and the engine has written its
         resolv.conf from the create-time name servers."""
         running = container.attrs['State'].get('Running')
         if running:
@@ -243,12 +243,13 @@ class InstanceNetwork:
                              readdress=not running)
             self._set_up(network_info,
                          not container.attrs['State'].get('Paused'))
-        created_with = sandbox.attrs['HostConfig'].get('Dns') or [] \
-            if sandbox is not None else []
+        if sandbox is None:
+            return
+        created_with = sandbox.attrs['HostConfig'].get('Dns') or []
         if dns_written and created_with == dns_servers(network_info):
             # Those of these very ports (a boot): nothing to read back.
             return
-        if sandbox is not None and (network_info or created_with):
+        if network_info or created_with:
             # Name servers of ports it has, or of ports it once had.
             self._sync_dns(instance, sandbox, network_info)
 
