@@ -202,6 +202,25 @@ docker_opts = [
                      'a remap never (unless cap_add asks for it). Set at '
                      'create: containers keep what they were created with '
                      'until they are rebuilt.'),
+    cfg.BoolOpt('per_guest_userns',
+                default=False,
+                help='Give each instance a user namespace of its own, with '
+                     '65536 host ids that no other instance has (Podman\'s '
+                     'userns=auto, from the ranges of the "containers" user '
+                     'in /etc/subuid and /etc/subgid): a guest\'s root is '
+                     'then an unprivileged host user that no other guest '
+                     'shares, so neither can touch what the other owns. '
+                     'guest_setuid and guest_net_admin then apply as under '
+                     'an engine\'s remap. Podman only (Docker has one '
+                     'remap for all containers at most, dockerd '
+                     '--userns-remap): nova-compute refuses to start where '
+                     'the engine or the id ranges cannot give it. Off by '
+                     'default because Podman\'s commit stores the host ids '
+                     'of such a guest\'s files, not the guest\'s: the '
+                     'driver refuses snapshots, shelving, resizes and '
+                     'migrations of these guests. Set at create: '
+                     'containers keep what they were created with until '
+                     'they are rebuilt.'),
     cfg.BoolOpt('veth_tx_checksum_offload',
                 default=True,
                 help='Leave TX checksum offload on for the veth pairs that '

@@ -125,6 +125,9 @@ class DockerDriver(driver.ComputeDriver):
         self._no_new_privileges = True
         self._guest_caps = ()
         self._sets_domainname = False
+        # Why the guest's root cannot become an image (engine_compat.
+        # Unsupported's fields), or None.
+        self._commit_refusal = None
 
     # -- host ---------------------------------------------------------------
 
@@ -143,19 +146,39 @@ class DockerDriver(driver.ComputeDriver):
                  info.get('Version'), info.get('ApiVersion'),
                  CONF.docker.api_url)
         lxcfs.check_host(CONF.docker.lxcfs_path)
-        remap = userns.check_host(self.engine.client.info())
+        try:
+            per_guest = userns.per_guest(CONF.docker.per_guest_userns,
+                                         self.engine.kind, self.engine.traits)
+        except userns.PerGuestUnavailable as e:
+            LOG.error('nova-compute cannot start: %s', e)
+            raise exception.NovaException(str(e))
+        remap = userns.check_host(self.engine.client.info(), per_guest)
+        self._commit_refusal = None
+        if per_guest and not self.engine.traits.commits_container_ids:
+            self._commit_refusal = dict(
+                feature='A snapshot, shelve, resize or migration of a guest '
+                        'with a user namespace of its own',
+                engine=self.engine.kind.capitalize(),
+                reason='its commit stores the host ids of the guest\'s '
+                       'files, which would belong to nobody in the image '
+                       '([docker] per_guest_userns)')
+        unprivileged_root = remap is not None or per_guest
         self._no_new_privileges = userns.no_new_privileges(
-            remap, CONF.docker.guest_setuid)
+            unprivileged_root, CONF.docker.guest_setuid)
         self._guest_caps = userns.guest_capabilities(
-            remap, CONF.docker.guest_net_admin)
+            unprivileged_root, CONF.docker.guest_net_admin)
         # Where the engine cannot, the driver names the guest's domain.
         self._sets_domainname = (userns.sets_domainname(remap) and
                                  self.engine.traits.sets_domainname)
         self.network.init_host(self._sets_domainname,
-                               self.engine.traits.writes_name_servers)
+                               self.engine.traits.writes_name_servers,
+                               per_guest)
         disk_quota.check_host(self.disk_quota, CONF.docker.root_disk_quota)
-        # Before any container starts: volumes reach them through it.
-        self.volumes.init_host(remap)
+        # Before any container starts: volumes reach them through it,
+        # mapped to the ids of their guest's root.
+        self.volumes.init_host(
+            self.network.sandboxes.root_ids if per_guest else
+            userns.engine_root_ids(remap))
         # What the engine does to the containers, whoever asked: ports to
         # bring up after a start and to silence while frozen or stopped,
         # power states for Nova, and the guests' own reboots, which start
@@ -433,21 +456,16 @@ class DockerDriver(driver.ComputeDriver):
             files = inject.check_files(injected_files)
         except inject.BadPath as e:
             self._abort(instance, str(e))
-        # Mounted before the container starts, which binds them in.
-        try:
-            self.volumes.mount_all(instance, block_device_info)
-        except Exception as e:
-            self._abort(instance, e.format_message()
-                        if isinstance(e, exception.NovaException) else e)
         try:
             self._spawn(context, instance, image_meta, files, injected_files,
-                        admin_password, network_info, power_on)
+                        admin_password, network_info, block_device_info,
+                        power_on)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self.volumes.undo(instance, block_device_info)
 
     def _spawn(self, context, instance, image_meta, files, injected_files,
-               admin_password, network_info, power_on):
+               admin_password, network_info, block_device_info, power_on):
         image_id = image_meta.id
         try:
             # The cache cleanup keeps the image until the container holds it.
@@ -459,7 +477,9 @@ class DockerDriver(driver.ComputeDriver):
                 drive = configdrive.write(instance, injected_files,
                                           admin_password, network_info)
                 container = self._create(instance, image_meta, engine_image,
-                                         network_info, drive)
+                                         network_info, drive,
+                                         block_device_info=block_device_info,
+                                         start_sandbox=power_on)
         except Exception as e:
             configdrive.remove(instance)
             if not isinstance(e, engine.UNREACHABLE):
@@ -498,19 +518,30 @@ class DockerDriver(driver.ComputeDriver):
                                             reason=reason)
 
     def _create(self, instance, image_meta, engine_image, network_info=None,
-                drive=None, committed=0, network_settings=None):
+                drive=None, committed=0, network_settings=None,
+                block_device_info=None, start_sandbox=False):
         """The instance's container; ``drive``: the bind of its config
         drive or of a rescued root; ``network_settings``: how it joins an
-        existing sandbox, else a new sandbox is made."""
+        existing sandbox, else a new sandbox is made (with
+        ``start_sandbox``, started meanwhile); the volumes of
+        ``block_device_info`` are mounted once the sandbox exists (which
+        names the ids of the guest's root), before the container that
+        binds them in."""
         host_config = flavor_settings.to_host_config(
             instance.flavor, CONF.docker.pids_limit, CONF.docker.cap_add,
             CONF.docker.guest_reboot, self.disk_quota.enforced,
             self._no_new_privileges, self._guest_caps, committed)
         try:
             network_mode = (network_settings or
-                            self.network.create(instance, network_info))
+                            self.network.create(instance, network_info,
+                                                start_sandbox))
         except engine_compat.Unsupported as e:
             self._abort(instance, e.format_message())
+        try:
+            self.volumes.mount_all(instance, block_device_info)
+        except Exception as e:
+            self._abort(instance, e.format_message()
+                        if isinstance(e, exception.NovaException) else e)
         for settings in (network_mode,
                          lxcfs.container_settings(CONF.docker.lxcfs_path),
                          self.volumes.create_settings(instance),
@@ -689,8 +720,10 @@ class DockerDriver(driver.ComputeDriver):
         container and sandbox kept aside for a revert (migration.py)."""
         client = self.engine.client
         container = self.engine.get(instance)
-        refused = migration.root_refusal(client, container, flavor,
-                                         self.disk_quota.enforced)
+        refused = (self._commit_refusal and engine_compat.Unsupported(
+            **self._commit_refusal).format_message() or
+            migration.root_refusal(client, container, flavor,
+                                   self.disk_quota.enforced))
         if refused:
             raise exception.InstanceFaultRollback(
                 inner_exception=exception.ResizeError(reason=refused))
@@ -742,12 +775,12 @@ class DockerDriver(driver.ComputeDriver):
         finally:
             migration.forget_sent(context, instance)
         committed = migration.committed_bytes(client.api.inspect_image(root))
-        self.volumes.mount_all(instance, block_device_info)
         try:
             container = self._create(instance, image_meta, root,
                                      network_info,
                                      configdrive.kept(instance, network_info),
-                                     committed)
+                                     committed,
+                                     block_device_info=block_device_info)
             if power_on:
                 self._start_with_network(instance, container, network_info)
         except Exception:
@@ -919,6 +952,8 @@ class DockerDriver(driver.ComputeDriver):
 
     @_engine_errors
     def snapshot(self, context, instance, image_id, update_task_state):
+        if self._commit_refusal:
+            raise engine_compat.Unsupported(**self._commit_refusal)
         container = self.engine.get(instance)
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
         # commit pauses the container for the moment it takes, and keeps a

@@ -21,6 +21,7 @@ import urllib.parse
 
 import docker
 from docker import utils as docker_utils
+from docker.models import containers as docker_containers
 from nova import exception
 from oslo_log import log as logging
 
@@ -37,12 +38,24 @@ Traits = collections.namedtuple('Traits', [
     # /etc/resolv.conf of a container without a network of its own
     # (network_mode none: the instance's sandbox), which the guest shares.
     'writes_name_servers',
+    # Gives a container a user namespace of its own, with a range of host
+    # ids no other container has (HostConfig.UsernsMode "auto"); Docker
+    # has one remap for the whole engine at most.
+    'userns_per_container',
+    # A commit of such a container stores its files with the container's
+    # ids (its root's as 0), as an image must hold them.
+    'commits_container_ids',
 ])
 TRAITS = {
-    DOCKER: Traits(sets_domainname=True, writes_name_servers=True),
-    # Podman takes both fields and drops them: the guest's UTS namespace
-    # keeps the host's domain name, and it gets no resolv.conf at all.
-    PODMAN: Traits(sets_domainname=False, writes_name_servers=False),
+    DOCKER: Traits(sets_domainname=True, writes_name_servers=True,
+                   userns_per_container=False, commits_container_ids=True),
+    # Podman takes the first two fields and drops them: the guest's UTS
+    # namespace keeps the host's domain name, and it gets no resolv.conf.
+    # Its commit of a container in a user namespace of its own stores the
+    # host ids (containers/container-libs issue 914): the image's files
+    # would belong to nobody in any other container.
+    PODMAN: Traits(sets_domainname=False, writes_name_servers=False,
+                   userns_per_container=True, commits_container_ids=False),
 }
 
 # The registry prefixes Podman puts before the names Docker gives:
@@ -58,6 +71,10 @@ _PODMAN_STATUSES = {'stopped': 'exited', 'configured': 'created',
 # its cleanup), up to some tenths of a second after it: a window of events
 # is read this much longer, and a die counts from the process's end.
 EVENT_LAG = 0.5
+# How often, and how far apart, a remove that a busy mount failed is tried.
+REMOVE_ATTEMPTS = 10
+REMOVE_RETRY_DELAY = 0.2
+_BUSY = 'device or resource busy'
 # Capabilities of Docker's default set that Podman's lacks: a guest must
 # not lose them with the engine (ping's raw socket, mknod, audit records).
 DOCKER_DEFAULT_CAPS_PODMAN_LACKS = ('AUDIT_WRITE', 'MKNOD', 'NET_RAW')
@@ -187,6 +204,23 @@ def add_docker_defaults(host_config, rlimits):
     if ulimits:
         host_config['Ulimits'] = ulimits
     return host_config
+
+
+def root_ids(mappings):
+    """(uid, gid, count): the host ids of a container's uid and gid 0 and
+    how many ids follow them, from Podman's ``IDMappings`` ("<container
+    id>:<host id>:<count>" ranges), or None where 0 is not mapped."""
+    found = []
+    for key in ('UidMap', 'GidMap'):
+        for entry in (mappings or {}).get(key) or []:
+            inside, host, count = (int(v) for v in entry.split(':'))
+            if inside == 0:
+                found.append((host, count))
+                break
+        else:
+            return None
+    (uid, uids), (gid, gids) = found
+    return uid, gid, min(uids, gids)
 
 
 def is_image_url(url):
@@ -337,6 +371,28 @@ class PodmanAPIClient(docker.APIClient):
                 'Config'].get('Hostname')
         return super().create_container_from_config(config, name, platform)
 
+    def remove_container(self, container, v=False, link=False, force=False):
+        # Podman may fail to remove a container in a user namespace of its
+        # own (a sandbox) while the end of a container that joined it is
+        # still being cleaned up: "unlinkat .../userdata/shm: device or
+        # resource busy". A moment later the remove goes through (or it
+        # went through already).
+        for attempt in range(REMOVE_ATTEMPTS):
+            try:
+                return super().remove_container(container, v=v, link=link,
+                                                force=force)
+            except docker.errors.NotFound:
+                if attempt == 0:
+                    raise
+                return None
+            except docker.errors.APIError as e:
+                if (attempt == REMOVE_ATTEMPTS - 1 or
+                        _BUSY not in str(e.explanation)):
+                    raise
+                LOG.debug('Removing container %s again: %s', container,
+                          e.explanation)
+                time.sleep(REMOVE_RETRY_DELAY)
+
     def logs(self, container, **kwargs):
         # Podman's tail leaves out a line printed in parts ("Starting
         # syslogd: " ... "OK"): read it all (the engine keeps at most
@@ -347,6 +403,14 @@ class PodmanAPIClient(docker.APIClient):
             return super().logs(container, **kwargs)
         output = super().logs(container, **dict(kwargs, tail='all'))
         return last_lines(output, tail)
+
+    def id_mappings(self, container):
+        """The container's ``IDMappings`` (its user namespace's ranges),
+        known from its create on: libpod's inspect has them, the
+        compatible one does not."""
+        attrs = self._result(self._get(self._url(
+            '/libpod/containers/{0}/json', container)), True)
+        return (attrs.get('HostConfig') or {}).get('IDMappings') or {}
 
     # -- events ---------------------------------------------------------
 
@@ -427,12 +491,34 @@ class _EventStream:
         self._stream.close()
 
 
+class _PodmanContainers(docker_containers.ContainerCollection):
+    """docker-py's containers, with Podman's user namespace modes."""
+
+    def create(self, image, command=None, userns_mode=None, **kwargs):
+        # docker-py's HostConfig takes no mode but "host"; Podman's ("auto"
+        # and its options, "container:<name>") go into the request as is.
+        if userns_mode in (None, 'host'):
+            return super().create(image, command, userns_mode=userns_mode,
+                                  **kwargs)
+        kwargs.update(image=getattr(image, 'id', image), command=command,
+                      version=self.client.api._version)
+        create_kwargs = docker_containers._create_container_args(kwargs)
+        create_kwargs['host_config']['UsernsMode'] = userns_mode
+        return self.get(self.client.api.create_container(
+            **create_kwargs)['Id'])
+
+
 class _Client(docker.DockerClient):
     """docker-py's high-level client over a given low-level one."""
 
-    def __init__(self, api):
+    def __init__(self, api, containers=docker_containers.ContainerCollection):
         # DockerClient's own __init__ only makes an APIClient.
         self.api = api
+        self._containers = containers
+
+    @property
+    def containers(self):
+        return self._containers(client=self)
 
 
 def connect(url, version, timeout, kind=None):
@@ -453,4 +539,4 @@ def connect(url, version, timeout, kind=None):
     LOG.info('The engine at %s is Podman: its answers are made Docker\'s; '
              'containers get the limits of its process %s', url,
              api.rlimits)
-    return _Client(api), found
+    return _Client(api, _PodmanContainers), found

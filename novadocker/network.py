@@ -107,11 +107,14 @@ class InstanceNetwork:
         self._sets_domainname = False
         self._writes_name_servers = True
 
-    def init_host(self, sets_domainname, writes_name_servers=True):
+    def init_host(self, sets_domainname, writes_name_servers=True,
+                  per_guest_userns=False):
         """``sets_domainname``: may the engine set a guest's domain name
         (userns.sets_domainname)? ``writes_name_servers``: does it write
-        the sandbox's resolv.conf (engine_compat.Traits)?"""
-        self.sandboxes.init_host()
+        the sandbox's resolv.conf (engine_compat.Traits)?
+        ``per_guest_userns``: does each sandbox get a user namespace of its
+        own (userns.per_guest)?"""
+        self.sandboxes.init_host(per_guest_userns)
         self._sets_domainname = sets_domainname
         self._writes_name_servers = writes_name_servers
 
@@ -137,17 +140,20 @@ class InstanceNetwork:
                     **vifs.container_settings(),
                     **dns_settings(network_info))
 
-    def create(self, instance, network_info):
-        """Make the instance's sandbox; the guest's engine settings."""
-        self.sandboxes.create(instance,
-                              self._sandbox_settings(instance, network_info))
-        return {'network_mode': sandboxes.network_mode(instance.uuid)}
+    def create(self, instance, network_info, start=False):
+        """Make the instance's sandbox, and with ``start`` start it while
+        the guest's container is made (start() then plugs its ports); the
+        guest's engine settings."""
+        sandbox = self.sandboxes.create(
+            instance, self._sandbox_settings(instance, network_info))
+        if start:
+            self.sandboxes.start_soon(instance.uuid, sandbox)
+        return self.sandboxes.joined(instance.uuid)
 
-    @staticmethod
-    def join(instance):
+    def join(self, instance):
         """The engine settings of another container of the instance (its
         rescue container) in the instance's sandbox, which exists."""
-        return {'network_mode': sandboxes.network_mode(instance.uuid)}
+        return self.sandboxes.joined(instance.uuid)
 
     def start(self, instance, network_info, container, start_guest,
               wait_for_neutron=False):

@@ -15,8 +15,10 @@ replaced (the engine binds the guest to its id): a rebuild makes both.
 
 The guest takes the sandbox's host name, name servers and sysctls from it
 (the engine refuses them on a container that joins another's network), and
-under a userns remap also its user namespace, so that the guest's root
-holds what it is given over its own network and no more.
+its user namespace: under a userns remap the engine joins them itself; with
+a user namespace per guest (userns.per_guest) the sandbox gets one of its
+own and the guest joins it. Either way the guest's root holds what it is
+given over its own network and no more.
 
 The sandbox's image is made here from the host's static catatonit: no
 registry is needed. The sandbox runs as nobody, without capabilities, on a
@@ -31,10 +33,13 @@ import tarfile
 
 import docker.errors
 from nova import exception
+from nova import thread_pool_factory
 from oslo_log import log as logging
 
 from novadocker import conf
 from novadocker import engine
+from novadocker import engine_compat
+from novadocker import userns
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -194,9 +199,14 @@ class Sandboxes:
     def __init__(self, engine_):
         self.engine = engine_
         self.image = None
+        # Does each sandbox get a user namespace of its own?
+        self.per_guest_userns = False
+        # Instance uuid: the future of its new sandbox's start (start_soon).
+        self._starting = {}
 
-    def init_host(self):
+    def init_host(self, per_guest_userns=False):
         """Refuse to start without a sandbox image: no guest could boot."""
+        self.per_guest_userns = per_guest_userns
         program = catatonit(CONF.docker.catatonit_path)
         try:
             self.image = ensure_image(self.engine.client, program)
@@ -231,23 +241,66 @@ class Sandboxes:
             # Back with the engine, with a new namespace: the next start
             # of the guest plugs its ports there.
             restart_policy={'Name': 'always'},
+            userns_mode=(userns.PER_GUEST_USERNS_MODE
+                         if self.per_guest_userns else None),
             **settings)
+
+    def joined(self, instance_uuid):
+        """The engine settings of a container of the instance (its guest,
+        or its rescue container) in the instance's sandbox."""
+        settings = {'network_mode': network_mode(instance_uuid)}
+        if self.per_guest_userns:
+            settings['userns_mode'] = network_mode(instance_uuid)
+        return settings
+
+    def root_ids(self, instance_uuid):
+        """(uid, gid, count): the host ids of the instance's root where it
+        has a user namespace of its own, from its sandbox's create on;
+        None where it has none."""
+        if not self.per_guest_userns:
+            return None
+        sandbox = self.find(instance_uuid)
+        if sandbox is None:
+            raise SandboxGone(name=name(instance_uuid))
+        return engine_compat.root_ids(
+            self.engine.client.api.id_mappings(sandbox.id))
+
+    def start_soon(self, instance_uuid, sandbox):
+        """Start a new sandbox while the guest's container is made and its
+        files put in: a start is the engine's slowest step of a boot, and
+        these need no running sandbox. running() waits for it."""
+        self._starting[instance_uuid] = thread_pool_factory.spawn(
+            sandbox.start)
+
+    def _started_soon(self, instance_uuid):
+        """Whether start_soon started the sandbox (raising what its start
+        raised), once it has."""
+        starting = self._starting.pop(instance_uuid, None)
+        if starting is None:
+            return False
+        starting.result()
+        return True
 
     def running(self, instance_uuid, guest):
         """The sandbox of the guest's container, running: started (with a
         new, empty namespace) if it stopped; and whether it started now."""
+        started = self._started_soon(instance_uuid)
         sandbox = self.find(instance_uuid)
         if sandbox is None or guest.attrs['HostConfig'].get(
                 'NetworkMode') != 'container:%s' % sandbox.id:
             # The engine binds a guest to its sandbox's id at create.
             raise SandboxGone(name=name(instance_uuid))
         if sandbox.attrs['State'].get('Running'):
-            return sandbox, False
+            return sandbox, started
         sandbox.start()
         sandbox.reload()
         return sandbox, True
 
     def remove(self, instance_uuid):
+        try:
+            self._started_soon(instance_uuid)
+        except Exception as e:
+            LOG.debug('The start of the sandbox being removed failed: %s', e)
         sandbox = self.find(instance_uuid)
         if sandbox is not None:
             try:

@@ -24,6 +24,15 @@ no-new-privileges. Only under a remap does that root configure its own
 interfaces (CAP_NET_ADMIN): runc makes the container's network namespace
 in its user namespace, so the capability reaches that namespace and no
 other.
+
+Podman can do better than one range for all guests: each container may
+get a user namespace of its own, with host ids no other container has
+(``userns=auto``), handed out from the ranges of the ``containers`` user
+in /etc/subuid and /etc/subgid. With ``[docker] per_guest_userns`` each
+instance's sandbox gets one (65536 ids, as a virtual machine has) and the
+guest's container joins it: two guests' roots are two unprivileged host
+users, and neither owns the other's files. Everything said above of a
+remap holds for each guest's own range.
 """
 
 import collections
@@ -37,6 +46,11 @@ LOG = logging.getLogger(__name__)
 # How many ids a remapped container has: the engine maps 65536 for the
 # user it makes (dockremap), and a guest's ids past those show as nobody.
 REMAP_IDS = 65536
+# The user whose subordinate ranges Podman hands out for userns=auto.
+SUBID_USER = 'containers'
+SUBID_FILES = ('/etc/subuid', '/etc/subgid')
+# A guest's own user namespace: as many ids as under a remap.
+PER_GUEST_USERNS_MODE = 'auto:size=%d' % REMAP_IDS
 # The engine's data root under a remap: <data root>/<uid>.<gid>.
 _REMAP_ROOT = re.compile(r'^(\d+)\.(\d+)$')
 
@@ -62,10 +76,14 @@ def remap(info):
     return Remap(int(found.group(1)), int(found.group(2)))
 
 
-def check_host(info):
-    """At nova-compute start: say whether guests' root is the host's."""
+def check_host(info, per_guest=False):
+    """At nova-compute start: say whether guests' root is the host's
+    (``per_guest``: each guest has a user namespace of its own, which
+    per_guest() said)."""
     found = remap(info)
-    if found is None:
+    if found is None and per_guest:
+        pass
+    elif found is None:
         LOG.info('The Docker engine does not remap user namespaces '
                  '(dockerd --userns-remap): root in a guest is root of '
                  'the host\'s user namespace. See "User namespaces" in the '
@@ -80,15 +98,72 @@ def check_host(info):
     return found
 
 
-def no_new_privileges(found, guest_setuid):
+def engine_root_ids(found):
+    """The host ids of a guest's root under the engine's remap ``found``,
+    as a function of the instance's uuid, like Sandboxes.root_ids for
+    guests with a user namespace of their own: (uid, gid, count), or None
+    without a remap or where its data root does not say."""
+    ids = (None if found is None or found.uid is None
+           else (found.uid, found.gid, REMAP_IDS))
+    return lambda instance_uuid: ids
+
+
+class PerGuestUnavailable(Exception):
+    """[docker] per_guest_userns = true on a host that cannot."""
+
+
+def subid_shortage(files=SUBID_FILES, user=SUBID_USER, needed=REMAP_IDS):
+    """Why ``user`` has no subordinate ids for a guest in one of
+    ``files``, or None."""
+    for path in files:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            return 'cannot read %s: %s' % (path, e.strerror)
+        counts = [int(fields[2]) for fields in
+                  (line.split(':') for line in lines)
+                  if len(fields) == 3 and fields[0] == user and
+                  fields[2].isdigit()]
+        if sum(counts) < needed:
+            return ('%s gives the user "%s" no range of %d ids' %
+                    (path, user, needed))
+    return None
+
+
+def per_guest(enabled, engine_kind, traits, files=SUBID_FILES):
+    """Whether each guest gets a user namespace of its own, at
+    nova-compute start: ``enabled`` is ``[docker] per_guest_userns``;
+    ``traits`` the engine's (engine_compat.Traits). Raises
+    PerGuestUnavailable where the engine or the host cannot give it.
+    """
+    if not enabled:
+        return False
+    if not traits.userns_per_container:
+        reason = ('the %s engine gives containers no user namespace of '
+                  'their own (only Podman does)' % engine_kind)
+    else:
+        reason = subid_shortage(files)
+        if reason:
+            reason += ('; add one, for example "%s:2147483647:2147483648" '
+                       'to both files' % SUBID_USER)
+    if reason:
+        raise PerGuestUnavailable('[docker] per_guest_userns is set, but '
+                                  '%s' % reason)
+    LOG.info('Each guest gets a user namespace of its own: its root is an '
+             'unprivileged host user that no other guest shares')
+    return True
+
+
+def no_new_privileges(unprivileged_root, guest_setuid):
     """Whether new containers run with no-new-privileges.
 
-    ``found``: the engine's remap (``remap()``); ``guest_setuid``:
-    ``[docker] guest_setuid``. Setuid programs are let raise a guest's user
-    only to a root that is an unprivileged user of the host: the
-    container's capabilities bound what it then holds.
+    ``unprivileged_root``: is a guest's root an unprivileged host user
+    (a remap, or a user namespace per guest)? ``guest_setuid``: ``[docker]
+    guest_setuid``. Setuid programs are let raise a guest's user only to
+    such a root: the container's capabilities bound what it then holds.
     """
-    return found is None or not guest_setuid
+    return not (unprivileged_root and guest_setuid)
 
 
 # What a remapped guest's root may do in its own network namespace, as a
@@ -98,14 +173,14 @@ def no_new_privileges(found, guest_setuid):
 GUEST_ROOT_CAPS = ('NET_ADMIN',)
 
 
-def guest_capabilities(found, guest_net_admin):
+def guest_capabilities(unprivileged_root, guest_net_admin):
     """Capabilities beyond Docker's defaults for every guest.
 
-    ``found``: the engine's remap (``remap()``); ``guest_net_admin``:
-    ``[docker] guest_net_admin``. Without a remap none: CAP_NET_ADMIN
-    would then be held by root of the host's user namespace.
+    ``unprivileged_root``: as for no_new_privileges; ``guest_net_admin``:
+    ``[docker] guest_net_admin``. Otherwise none: CAP_NET_ADMIN would
+    then be held by root of the host's user namespace.
     """
-    if found is None or not guest_net_admin:
+    if not (unprivileged_root and guest_net_admin):
         return ()
     return GUEST_ROOT_CAPS
 

@@ -98,18 +98,21 @@ class InstanceVolumes:
 
     def __init__(self):
         self._connectors = {}
-        # Under a remap: the host ids of the guests' ids, which their
-        # volumes' owners are shown as (an idmapped mount).
-        self._idmap = None
+        # The host ids of an instance's guest's ids, which its volumes'
+        # owners are shown as (an idmapped mount), or None: a function of
+        # the instance's uuid (userns.engine_root_ids,
+        # sandbox.Sandboxes.root_ids).
+        self._root_ids = userns.engine_root_ids(None)
 
     @property
     def root(self):
         return CONF.docker.volumes_path
 
-    def init_host(self, remap=None):
-        """At nova-compute start; ``remap``: the engine's userns.Remap."""
-        if remap is not None and remap.uid is not None:
-            self._idmap = (remap.uid, remap.gid, userns.REMAP_IDS)
+    def init_host(self, root_ids=None):
+        """At nova-compute start; ``root_ids``: the host ids of an
+        instance's root, a function of its uuid (see __init__)."""
+        if root_ids is not None:
+            self._root_ids = root_ids
         reason = self.unready()
         if reason:
             LOG.error('Volumes cannot be attached: %s', reason)
@@ -198,7 +201,7 @@ class InstanceVolumes:
             layout.mount(target, device, read_only(connection_info),
                          CONF.docker.blank_volume_filesystem
                          if CONF.docker.format_blank_volumes else None,
-                         self._idmap)
+                         self._root_ids(instance.uuid))
         except Exception as e:
             self._disconnect(connection_info, instance)
             raise exception.VolumeAttachFailed(volume_id=vol, reason=e)

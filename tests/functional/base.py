@@ -450,6 +450,9 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
         # Sparse: the listing of the engine, without an inspect of each
         # container, which other runs on the engine may remove meanwhile.
         ours = self._servers()
+        # Removed as the driver removes them (engine_compat absorbs what
+        # Podman's removes need).
+        api = engine_compat.connect(ENGINE_URL, 'auto', 60)[0].api
         # Guests, then their sandboxes.
         for label in ('org.openstack.nova.instance_uuid',
                       'org.openstack.nova.sandbox_of'):
@@ -458,7 +461,7 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                 labels = container.attrs.get('Labels') or {}
                 if labels.get(label) in ours:
                     try:
-                        container.remove(force=True)
+                        api.remove_container(container.id, force=True)
                     except docker.errors.NotFound:
                         pass
         # NotFound: Podman's words for a missing image are not those that
@@ -478,6 +481,16 @@ class DockerDriverTestCase(integrated_helpers._IntegratedTestBase):
                         self.docker.images.remove(tag, force=True)
                     except docker.errors.NotFound:
                         pass
+
+    def last_fault(self, server):
+        """The message of the server's last instance fault (which the API
+        shows only for a server in ERROR), or None."""
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(
+                ctxt, self.cell_mappings['cell1']) as cctxt:
+            faults = objects.InstanceFaultList.get_latest_by_instance_uuids(
+                cctxt, [server['id']])
+        return faults[0].message if faults else None
 
     def _servers(self):
         """Uuids of every instance this test made, deleted or not."""

@@ -3,10 +3,13 @@
 import os
 import signal
 
+import docker
+import fixtures
 from nova.compute import power_state
 
 from novadocker import conf
 from novadocker import privsep
+from novadocker.volume import layout
 from tests.fixtures import images as test_images
 from tests.functional import base
 
@@ -44,6 +47,25 @@ class TestBoot(base.DockerDriverTestCase):
         # Without the engine's user namespace remapping, a setuid program
         # makes no guest user root.
         self.assertEqual('1000 1000', self.setuid_ids(server))
+
+    def test_a_sandbox_that_cannot_start_fails_the_boot_leaving_nothing(
+            self):
+        # The sandbox starts while the guest's container is made: its
+        # failure still ends the boot, with its reason, and nothing stays.
+        real_start = docker.models.containers.Container.start
+
+        def start(container, **kwargs):
+            if container.name.endswith('-sandbox'):
+                raise docker.errors.APIError('no ids left for the sandbox')
+            return real_start(container, **kwargs)
+
+        self.useFixture(fixtures.MockPatch(
+            'docker.models.containers.Container.start', start))
+        server = self.boot(expected='ERROR')
+        self.assertIn('the container did not start: no ids left for the '
+                      'sandbox', server['fault']['message'])
+        self.assertEqual([], self.containers_of(server['id']))
+        self.assertIsNone(self.sandbox(server))
 
     def test_hostname_key_and_console_log(self):
         public_key = self.keypair('mykey')
@@ -92,12 +114,18 @@ class TestBoot(base.DockerDriverTestCase):
         self.assertFalse(host['Privileged'])
         # Only the operator's: [docker] guest_reboot's, by default.
         self.assertEqual(['SYS_BOOT'], host['CapAdd'])
-        # The only mounts are LXCFS's files, read-only.
+        # The only mounts are read-only: LXCFS's files, and where volumes
+        # can reach guests (the volumes root is a shared mount once any
+        # test prepared it) the instance's own volumes directory.
         for source, target, read_only in self.mounts_of(
                 self.container(server)):
             self.assertTrue(read_only, source)
-            self.assertEqual(os.path.join(CONF.docker.lxcfs_path,
-                                          target.lstrip('/')), source)
+            if target == layout.GUEST_PATH:
+                self.assertEqual(layout.instance_dir(
+                    CONF.docker.volumes_path, server['id']), source)
+            else:
+                self.assertEqual(os.path.join(CONF.docker.lxcfs_path,
+                                              target.lstrip('/')), source)
         self.assert_network_of_its_sandbox(server)
 
     def test_flavor_extra_specs_add_capabilities(self):

@@ -385,3 +385,19 @@ def test_the_engine_named_in_the_options_must_be_the_one_that_answers():
             'unix:///nonexistent.sock', '1.41', 5, kind='docker').value
     assert ('[docker] engine is docker but the engine at '
             'unix:///nonexistent.sock is podman' in str(error))
+
+
+@pytest.mark.parametrize('mappings, ids', [
+    ({'UidMap': ['0:2147483647:65536'], 'GidMap': ['0:2147483647:65536']},
+     (2147483647, 2147483647, 65536)),
+    # Ranges in parts: the one that maps 0, and the smaller count.
+    ({'UidMap': ['1:300001:999', '0:300000:1'],
+      'GidMap': ['0:400000:500']}, (300000, 400000, 1)),
+    # Not in a user namespace of its own.
+    ({}, None),
+    (None, None),
+    ({'UidMap': ['0:100000:65536'], 'GidMap': []}, None),
+    ({'UidMap': ['1:100000:65536'], 'GidMap': ['0:100000:65536']}, None),
+])
+def test_the_host_ids_of_a_containers_root(mappings, ids):
+    assert ids == engine_compat.root_ids(mappings)
