@@ -144,3 +144,139 @@ check_engine_refuses() {
     fi
     nd_each_front check_engine_refuses
 }
+
+# --- per-guest user namespaces (Podman's) ----------------------------------
+
+# per_guest_podman: the engine Podman, per-guest asked for
+per_guest_podman() {
+    ND_DOCKER_ENGINE=podman
+    ND_ENGINE_USERNS_REMAP=per-guest
+}
+
+# the range the library adds for the user containers
+CONTAINERS_LINE=containers:2147483647:2147483648
+
+check_per_guest_refused_on_docker() {
+    ND_ENGINE_USERNS_REMAP=per-guest
+    run nd_engine_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$(setting 5) per-guest is Podman's (a user namespace of its own for each guest); the Docker engine has one remap for all containers (its daemon.json): use 'default' or user[:group]"* ]]
+    # not taken for the name of a user that does not exist
+    [[ "$output" != *"no user"* ]]
+    [ -z "$(nd_calls '^(apt-get|dnf|mount|systemctl|docker|install|cp) ')" ]
+    [ ! -e "$ND_ENGINE_SUBUID" ] && [ ! -e "$ND_ENGINE_SUBGID" ]
+}
+
+@test "per-guest: refused on Docker by the front end's own name, before anything" {
+    nd_each_front check_per_guest_refused_on_docker
+}
+
+check_per_guest_podman_settings() {
+    per_guest_podman
+    nd_engine_check_settings
+    nd_engine_per_guest_userns
+    local value
+    for value in auto off; do
+        ND_ENGINE_USERNS_REMAP=$value
+        nd_engine_check_settings
+        run ! nd_engine_per_guest_userns
+    done
+    # Docker's values still refused, per-guest named as Podman's own
+    ND_ENGINE_USERNS_REMAP=default run nd_engine_check_settings
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$(setting 5) default is the Docker engine's"*"(per-guest gives each guest a user namespace of its own)"* ]]
+}
+
+@test "per-guest: accepted on Podman; auto and off ask for no per_guest_userns" {
+    nd_each_front check_per_guest_podman_settings
+}
+
+check_per_guest_adds_ranges() {
+    per_guest_podman
+    mkdir -p "${ND_ENGINE_SUBUID%/*}"
+    # the host's own lines, the last without its newline
+    printf 'stack:100000:65536\nnova:165536:65536' > "$ND_ENGINE_SUBUID"
+    printf 'stack:100000:65536\n' > "$ND_ENGINE_SUBGID"
+    chmod 0640 "$ND_ENGINE_SUBUID"
+    local inode
+    inode=$(stat -c %i "$ND_ENGINE_SUBUID")
+    run nd_engine_setup
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok: Podman: no daemon.json to write"* ]]
+    [ "$(cat "$ND_ENGINE_SUBUID")" = "$(printf 'stack:100000:65536\nnova:165536:65536\n%s' "$CONTAINERS_LINE")" ]
+    [ "$(cat "$ND_ENGINE_SUBGID")" = "$(printf 'stack:100000:65536\n%s' "$CONTAINERS_LINE")" ]
+    # the same file, written in place: its mode kept
+    [ "$(stat -c '%i %a' "$ND_ENGINE_SUBUID")" = "$inode 640" ]
+    [[ "$output" == *"add '$CONTAINERS_LINE' to $ND_ENGINE_SUBUID (Podman's per-guest user namespaces)"* ]]
+    [ ! -e "$ND_ENGINE_DAEMON_JSON" ]
+    [ -z "$(nd_calls '^systemctl restart')" ]
+    # a second time: nothing changes, said so
+    : > "$ND_CALLS"
+    cp "$ND_ENGINE_SUBUID" "$BATS_TEST_TMPDIR/subuid-before"
+    run nd_engine_setup
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok: $ND_ENGINE_SUBUID gives containers 65536 ids or more"* ]]
+    [[ "$output" == *"ok: $ND_ENGINE_SUBGID gives containers 65536 ids or more"* ]]
+    [[ "$output" != *"add '"* ]]
+    cmp "$BATS_TEST_TMPDIR/subuid-before" "$ND_ENGINE_SUBUID"
+    [ "$(grep -c '^containers:' "$ND_ENGINE_SUBGID")" -eq 1 ]
+}
+
+@test "per-guest on Podman: the containers range added where lacking, once" {
+    nd_each_front check_per_guest_adds_ranges
+}
+
+check_per_guest_ranges_kept() {
+    per_guest_podman
+    mkdir -p "${ND_ENGINE_SUBUID%/*}"
+    # enough ids already: one range, or two together (as the driver counts)
+    printf 'containers:500000:65536\n' > "$ND_ENGINE_SUBUID"
+    printf 'containers:500000:32768\ncontainers:600000:32768\n' > "$ND_ENGINE_SUBGID"
+    cp "$ND_ENGINE_SUBUID" "$BATS_TEST_TMPDIR/subuid"
+    cp "$ND_ENGINE_SUBGID" "$BATS_TEST_TMPDIR/subgid"
+    run nd_engine_setup
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok: $ND_ENGINE_SUBUID gives containers 65536 ids or more"* ]]
+    cmp "$BATS_TEST_TMPDIR/subuid" "$ND_ENGINE_SUBUID"
+    cmp "$BATS_TEST_TMPDIR/subgid" "$ND_ENGINE_SUBGID"
+    # too few, another user's, or a uid for the name: the range added
+    printf 'containers:500000:65535\nstack:100000:65536\n' > "$ND_ENGINE_SUBUID"
+    printf 'containerss:500000:65536\n1000:100000:65536\n' > "$ND_ENGINE_SUBGID"
+    run nd_engine_setup
+    [ "$status" -eq 0 ]
+    grep -qxF "$CONTAINERS_LINE" "$ND_ENGINE_SUBUID"
+    grep -qxF "$CONTAINERS_LINE" "$ND_ENGINE_SUBGID"
+    grep -qxF 'containers:500000:65535' "$ND_ENGINE_SUBUID"
+}
+
+@test "per-guest on Podman: a large enough containers range is left alone" {
+    nd_each_front check_per_guest_ranges_kept
+}
+
+check_per_guest_new_files() {
+    per_guest_podman
+    run nd_engine_setup
+    [ "$status" -eq 0 ]
+    [ "$(cat "$ND_ENGINE_SUBUID")" = "$CONTAINERS_LINE" ]
+    [ "$(cat "$ND_ENGINE_SUBGID")" = "$CONTAINERS_LINE" ]
+    [ "$(stat -c %a "$ND_ENGINE_SUBUID")" = 644 ]
+}
+
+@test "per-guest on Podman: files that are not there are made with the range" {
+    nd_each_front check_per_guest_new_files
+}
+
+check_no_per_guest_podman() {
+    ND_DOCKER_ENGINE=podman
+    local value
+    for value in auto off; do
+        ND_ENGINE_USERNS_REMAP=$value
+        run nd_engine_setup
+        [ "$status" -eq 0 ]
+        [ ! -e "$ND_ENGINE_SUBUID" ] && [ ! -e "$ND_ENGINE_SUBGID" ]
+    done
+}
+
+@test "Podman without per-guest: the subordinate ids left alone" {
+    nd_each_front check_no_per_guest_podman
+}

@@ -316,6 +316,23 @@ subids() {
     [ "$(daemon_json userns-remap)" = remap ]
 }
 
+@test "userns-remap per-guest: Podman's, refused on Docker before anything" {
+    NOVA_DOCKER_USERNS_REMAP=per-guest
+    run nd_phase stack pre-install
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"NOVA_DOCKER_USERNS_REMAP per-guest is Podman's (a user namespace of its own for each guest); the Docker engine has one remap for all containers (its daemon.json): use 'default' or user[:group]"* ]]
+    [ ! -e "$NOVA_DOCKER_DAEMON_JSON" ] && [ ! -e "$ND_ENGINE_SUBUID" ]
+    [ -z "$(nd_calls '^(apt-get|systemctl)')" ]
+}
+
+@test "post-config: no per_guest_userns on Docker" {
+    run nd_phase stack post-config
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$NOVA_CPU_CONF" docker engine)" = docker ]
+    [ -z "$(iniget "$NOVA_CPU_CONF" docker per_guest_userns)" ]
+    [ -z "$(iniget "$NOVA_CONF" docker per_guest_userns)" ]
+}
+
 @test "userns-remap: an engine with containers is not remapped away from them" {
     echo "1 0" > "$ND_STATE/docker-counts"
     NOVA_DOCKER_USERNS_REMAP=default

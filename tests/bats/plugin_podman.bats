@@ -88,7 +88,7 @@ setup() {
     NOVA_DOCKER_XFS_DATA_ROOT=False NOVA_DOCKER_USERNS_REMAP=default
     run nd_phase stack pre-install
     [ "$status" -ne 0 ]
-    [[ "$output" == *"NOVA_DOCKER_USERNS_REMAP default is the Docker engine's"* ]]
+    [[ "$output" == *"NOVA_DOCKER_USERNS_REMAP default is the Docker engine's"*"(per-guest gives each guest a user namespace of its own)"* ]]
     [ -z "$(nd_calls '^(apt-get|dnf) ')" ]
     [ ! -e "$ND_ROOT/$PODMAN_DROPIN" ]
 }
@@ -129,6 +129,71 @@ setup() {
     [ ! -e "$ND_ROOT/$PODMAN_DROPIN" ]
     [ ! -d "$(dirname "$ND_ROOT/$PODMAN_DROPIN")" ]
     nd_calls '^systemctl daemon-reload$' | grep -q .
+}
+
+# --- per-guest user namespaces ----------------------------------------------
+
+CONTAINERS_LINE=containers:2147483647:2147483648
+
+@test "per-guest: the containers range in subuid and subgid, per_guest_userns in nova's configuration" {
+    nd_distro rhel
+    NOVA_DOCKER_USERNS_REMAP=per-guest
+    mkdir -p "${ND_ENGINE_SUBUID%/*}"
+    echo "stack:100000:65536" > "$ND_ENGINE_SUBUID"
+    echo "stack:100000:65536" > "$ND_ENGINE_SUBGID"
+    run run_stack pre-install install post-config
+    [ "$status" -eq 0 ]
+    [ "$(cat "$ND_ENGINE_SUBUID")" = "$(printf 'stack:100000:65536\n%s' "$CONTAINERS_LINE")" ]
+    [ "$(cat "$ND_ENGINE_SUBGID")" = "$(printf 'stack:100000:65536\n%s' "$CONTAINERS_LINE")" ]
+    # recorded as lines added, not as files: clean.sh keeps the files
+    grep -qxF "line $ND_ENGINE_SUBUID $CONTAINERS_LINE" "$NOVA_DOCKER_STATE_DIR/installed"
+    grep -qxF "line $ND_ENGINE_SUBGID $CONTAINERS_LINE" "$NOVA_DOCKER_STATE_DIR/installed"
+    run ! grep -qxF "file $ND_ENGINE_SUBUID" "$NOVA_DOCKER_STATE_DIR/installed"
+    for conf in "$NOVA_CONF" "$NOVA_CPU_CONF"; do
+        [ "$(iniget "$conf" docker per_guest_userns)" = True ]
+        [ "$(iniget "$conf" docker engine)" = podman ]
+    done
+    # a second stack: nothing more added
+    : > "$ND_CALLS"
+    run nd_phase stack pre-install
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok: $ND_ENGINE_SUBUID gives containers 65536 ids or more"* ]]
+    [ "$(grep -c '^containers:' "$ND_ENGINE_SUBUID")" -eq 1 ]
+    [ "$(grep -c '^containers:' "$ND_ENGINE_SUBGID")" -eq 1 ]
+}
+
+@test "Podman without per-guest: no per_guest_userns, the subordinate ids left alone" {
+    nd_distro rhel
+    local value
+    for value in auto off; do
+        NOVA_DOCKER_USERNS_REMAP=$value
+        run run_stack pre-install install post-config
+        [ "$status" -eq 0 ]
+        [ -z "$(iniget "$NOVA_CONF" docker per_guest_userns)" ]
+        [ -z "$(iniget "$NOVA_CPU_CONF" docker per_guest_userns)" ]
+        [ ! -e "$ND_ENGINE_SUBUID" ] && [ ! -e "$ND_ENGINE_SUBGID" ]
+    done
+}
+
+@test "per-guest: clean takes back the lines it added, and only them" {
+    nd_distro rhel
+    NOVA_DOCKER_USERNS_REMAP=per-guest
+    mkdir -p "${ND_ENGINE_SUBUID%/*}"
+    echo "stack:100000:65536" > "$ND_ENGINE_SUBUID"
+    chmod 0640 "$ND_ENGINE_SUBUID"
+    local inode
+    inode=$(stat -c %i "$ND_ENGINE_SUBUID")
+    # no subgid yet: the plugin makes it
+    run_stack pre-install
+    [ "$(cat "$ND_ENGINE_SUBGID")" = "$CONTAINERS_LINE" ]
+    grep -qxF "file $ND_ENGINE_SUBGID" "$NOVA_DOCKER_STATE_DIR/installed"
+    # what the host adds meanwhile stays
+    echo "nova:165536:65536" >> "$ND_ENGINE_SUBUID"
+    run nd_phase clean
+    [ "$status" -eq 0 ]
+    [ "$(cat "$ND_ENGINE_SUBUID")" = "$(printf 'stack:100000:65536\nnova:165536:65536')" ]
+    [ "$(stat -c '%i %a' "$ND_ENGINE_SUBUID")" = "$inode 640" ]
+    [ ! -e "$ND_ENGINE_SUBGID" ]
 }
 
 @test "RHEL with DOCKER_PACKAGE_SOURCE=docker-ce keeps Docker, from Docker's repository" {

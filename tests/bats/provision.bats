@@ -514,6 +514,81 @@ real_xfs_args() {
     [ "$(iniget "$ETC/nova/nova.conf" docker api_url)" = unix:///srv/podman.sock ]
 }
 
+# --- per-guest user namespaces ----------------------------------------------
+
+CONTAINERS_LINE=containers:2147483647:2147483648
+
+# subid_files: the script's subuid and subgid under the test's root (never
+# the machine's), the first with a user's range
+subid_files() {
+    export ND_ENGINE_SUBUID ND_ENGINE_SUBGID
+    mkdir -p "${ND_ENGINE_SUBUID%/*}"
+    echo "stack:100000:65536" > "$ND_ENGINE_SUBUID"
+}
+
+@test "--userns-remap per-guest: refused on Docker, nothing done" {
+    subid_files
+    run "$PROVISION" --dry-run --distro debian "${ARGS[@]}" --userns-remap per-guest
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--userns-remap per-guest is Podman's (a user namespace of its own for each guest); the Docker engine has one remap for all containers (its daemon.json): use 'default' or user[:group]"* ]]
+    [[ "$output" != *"would:"* ]]
+}
+
+@test "--engine podman --userns-remap per-guest --dry-run: the ranges and per_guest_userns printed, nothing made" {
+    subid_files
+    run "$PROVISION" --dry-run --distro fedora --engine podman "${ARGS[@]}" --userns-remap per-guest
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"would: add '$CONTAINERS_LINE' to $ND_ENGINE_SUBUID (Podman's per-guest user namespaces)"* ]]
+    [[ "$output" == *"would: make $ND_ENGINE_SUBGID with '$CONTAINERS_LINE' (Podman's per-guest user namespaces)"* ]]
+    [[ "$output" == *"would: set [docker] per_guest_userns = True in $ETC/nova/nova.conf"* ]]
+    [ "$(cat "$ND_ENGINE_SUBUID")" = "stack:100000:65536" ]
+    [ ! -e "$ND_ENGINE_SUBGID" ]
+    [ -z "$(iniget "$ETC/nova/nova.conf" docker per_guest_userns)" ]
+}
+
+@test "--engine podman --userns-remap per-guest for real: the ranges once, per_guest_userns, nova-compute restarted" {
+    require_root
+    subid_files
+    echo "stack:100000:65536" > "$ND_ENGINE_SUBGID"
+    # a node set up before: per-guest alone restarts nova-compute
+    "$PROVISION" --distro fedora --engine podman "${ARGS[@]}"
+    : > "$ND_CALLS"
+    run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}" --userns-remap per-guest
+    [ "$status" -eq 0 ]
+    [ "$(cat "$ND_ENGINE_SUBUID")" = "$(printf 'stack:100000:65536\n%s' "$CONTAINERS_LINE")" ]
+    [ "$(cat "$ND_ENGINE_SUBGID")" = "$(printf 'stack:100000:65536\n%s' "$CONTAINERS_LINE")" ]
+    [ "$(iniget "$ETC/nova/nova.conf" docker per_guest_userns)" = True ]
+    nd_calls '^systemctl restart openstack-nova-compute$' | grep -q .
+    # again: nothing more to do
+    : > "$ND_CALLS"
+    run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}" --userns-remap per-guest
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok: $ND_ENGINE_SUBUID gives containers 65536 ids or more"* ]]
+    [[ "$output" == *"ok: $ND_ENGINE_SUBGID gives containers 65536 ids or more"* ]]
+    [[ "$output" == *"ok: [docker] per_guest_userns in $ETC/nova/nova.conf"* ]]
+    [ "$(grep -c '^containers:' "$ND_ENGINE_SUBUID")" -eq 1 ]
+    [ "$(grep -c '^containers:' "$ND_ENGINE_SUBGID")" -eq 1 ]
+    [ -z "$(nd_calls '^systemctl restart')" ]
+    # the defaults after it: nova.conf's value and the ranges stay
+    run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}"
+    [ "$status" -eq 0 ]
+    [ "$(iniget "$ETC/nova/nova.conf" docker per_guest_userns)" = True ]
+    [ "$(grep -c '^containers:' "$ND_ENGINE_SUBUID")" -eq 1 ]
+}
+
+@test "--engine podman without per-guest: no per_guest_userns, the subordinate ids left alone" {
+    require_root
+    subid_files
+    local value
+    for value in auto off; do
+        run "$PROVISION" --distro fedora --engine podman "${ARGS[@]}" --userns-remap "$value"
+        [ "$status" -eq 0 ]
+        [ -z "$(iniget "$ETC/nova/nova.conf" docker per_guest_userns)" ]
+        [ "$(cat "$ND_ENGINE_SUBUID")" = "stack:100000:65536" ]
+        [ ! -e "$ND_ENGINE_SUBGID" ]
+    done
+}
+
 @test "RHEL with --docker-source docker-ce keeps Docker" {
     NOVA_DOCKER_OS_RELEASE=$BATS_TEST_TMPDIR/os-release
     export NOVA_DOCKER_OS_RELEASE
