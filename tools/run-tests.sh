@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need on a Debian or Ubuntu machine and run every
-# tier: style, unit, Nova's functional harness on the real Docker engine,
-# editable nova, the DevStack plugin's bats tests, shellcheck, bashate and
-# the documentation's build.
-# Docker, Open vSwitch and LXCFS run for the functional tests.
+# tier: style, unit, Nova's functional harness on the real Docker engine
+# and (a part of it) on Podman, editable nova, the DevStack plugin's bats
+# tests, shellcheck, bashate and the documentation's build.
+# Docker, Podman, Open vSwitch and LXCFS run for the functional tests.
 #
 # usage: tools/run-tests.sh [TOX_ENV ...]     (as root; it uses sudo if not)
 #
@@ -16,7 +16,8 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=${NOVADOCKER_RESULTS:-$REPO_DIR/.tox/results}
 TIERS=("$@")
 if [[ ${#TIERS[@]} -eq 0 ]]; then
-    TIERS=(pep8 unit functional editable bats shellcheck bashate docs)
+    TIERS=(pep8 unit functional functional-podman editable bats shellcheck
+        bashate docs)
 fi
 # Root installs the packages, and the networking tests plug veths and OVS
 # ports through privsep as nova-compute does.
@@ -81,6 +82,9 @@ nd_host_install_docker || exit 1
 nd_host_start_docker || exit 1
 nd_host_start_ovs || exit 1
 nd_host_start_lxcfs || exit 1
+if [[ " ${TIERS[*]} " == *" functional-podman "* ]]; then
+    nd_host_start_podman || exit 1
+fi
 # Here the networking, LXCFS and volume tests must run, not skip.
 export NOVADOCKER_REQUIRE_OVS=1 NOVADOCKER_REQUIRE_LXCFS=1 \
     NOVADOCKER_REQUIRE_VOLUMES=1

@@ -112,3 +112,50 @@ function lxcfs_mounts {
     nd_host_start_lxcfs
     [ -z "$(nd_calls '^(systemctl|umount|lxcfs)')" ]
 }
+
+# Podman's ranges in files of the test's own, its socket in a directory
+# of the test's own
+function podman_here {
+    ND_HOST_SUBUID=$BATS_TEST_TMPDIR/subuid
+    ND_HOST_SUBGID=$BATS_TEST_TMPDIR/subgid
+    ND_HOST_PODMAN_SOCKET=$BATS_TEST_TMPDIR/podman/podman.sock
+    echo "dockremap:100000:65536" > "$ND_HOST_SUBUID"
+    echo "dockremap:100000:65536" > "$ND_HOST_SUBGID"
+}
+
+@test "start_podman: the package, the containers range once, a service that answers left alone" {
+    podman_here
+    nd_docker up
+    nd_host_start_podman
+    nd_calls '^apt-get install -y -qq podman$' | grep -q .
+    for file in "$ND_HOST_SUBUID" "$ND_HOST_SUBGID"; do
+        [ "$(cat "$file")" = "$(printf 'dockremap:100000:65536\ncontainers:2147483647:2147483648')" ]
+    done
+    # the fake podman answers: no service started
+    [ ! -d "$(dirname "$ND_HOST_PODMAN_SOCKET")" ]
+    nd_host_start_podman
+    [ "$(grep -c '^containers:' "$ND_HOST_SUBUID")" -eq 1 ]
+}
+
+@test "start_podman: a range of the operator's for containers is kept" {
+    podman_here
+    echo "containers:300000:700000" > "$ND_HOST_SUBUID"
+    nd_docker up
+    nd_host_start_podman
+    [ "$(cat "$ND_HOST_SUBUID")" = "containers:300000:700000" ]
+}
+
+@test "start_podman: the service on the tests' socket, in a directory of root's alone; a clear error when it never answers" {
+    podman_here
+    nd_docker down
+    ND_HOST_WAIT=1
+    run nd_host_start_podman
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"podman system service did not answer at $ND_HOST_PODMAN_SOCKET"* ]]
+    [ "$(stat -c %a "$(dirname "$ND_HOST_PODMAN_SOCKET")")" = 750 ]
+    for _ in 1 2 3 4 5; do
+        [ -n "$(nd_calls '^podman system service')" ] && break
+        sleep 0.2
+    done
+    [ "$(nd_calls '^podman system service')" = "podman system service --time=0 unix://$ND_HOST_PODMAN_SOCKET" ]
+}

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import time
 
 import fixtures
 from nova.compute import power_state
@@ -301,9 +302,16 @@ class TestPerGuestUsernsRefusals(userns_base.PerGuestUserns, InGuest,
         self._wait_for_migration_status(server, ['error'])
         server = self._wait_for_server_parameter(
             server, {'OS-EXT-STS:task_state': None, 'status': 'ACTIVE'})
+        # The fault is written as the failure leaves the compute manager,
+        # a moment after the server is ACTIVE again.
+        for _ in range(50):
+            fault = self.last_fault(server)
+            if fault.startswith('Resize error'):
+                break
+            time.sleep(0.2)
         self.assertIn('Resize error: A snapshot, shelve, resize or migration '
                       'of a guest with a user namespace of its own cannot '
-                      'work on Podman', self.last_fault(server))
+                      'work on Podman', fault)
         self.assertEqual('precious\n', self.run_in(server, 'cat',
                                                    '/root/data.txt'))
         self.assertEqual('running', self.container(server).status)
