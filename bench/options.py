@@ -7,9 +7,14 @@ arguments; they read the parsed options from here.
 import argparse
 import os
 
+from tests.fixtures import engine as test_engine
+
 BENCHMARKS = ('boot', 'boot-ports', 'first-boot', 'snapshot', 'density',
               'untag', 'migration')
 _CURRENT = None
+# The engines --engine names, at the sockets the tests use for them.
+ENGINE_URLS = {'docker': test_engine.DOCKER_URL,
+               'podman': test_engine.PODMAN_URL}
 
 
 # Numeric options: flag, type, default, what it is (the default is added).
@@ -78,6 +83,12 @@ def parser():
                         'standard socket). An engine of its own keeps other '
                         'work on the machine out of the figures (see '
                         'bench/RESULTS.md)')
+    p.add_argument('--engine', choices=sorted(ENGINE_URLS), action='append',
+                   help='run on this engine, at its socket (%s): sets '
+                        '--docker-host. Repeatable: the benchmarks run on '
+                        'each in turn, in a process of its own, each '
+                        'against its own raw baseline, a row each' % ', '.join(
+                            '%s %s' % i for i in sorted(ENGINE_URLS.items())))
     p.add_argument('--profile', metavar='DIR',
                    help='record the run with py-spy into DIR (flame graph '
                         'and collapsed stacks)')
@@ -100,8 +111,23 @@ def parse(argv):
         opts.boot_check_seconds = [0.2, 0.0]
     if opts.poll_check_seconds is None:
         opts.poll_check_seconds = [0.2]
+    if opts.engine and len(opts.engine) == 1:
+        opts.docker_host = ENGINE_URLS[opts.engine[0]]
     _CURRENT = opts
     return opts
+
+
+def without_engines(argv):
+    """The arguments without their --engine options."""
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == '--engine':
+            skip = True
+        elif not arg.startswith('--engine='):
+            rest.append(arg)
+    return rest
 
 
 def current():
