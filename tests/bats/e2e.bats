@@ -726,7 +726,13 @@ min_compute_nodes = 2" ]
     # other plugin, no Tempest section
     [ "$(grep -c '^ENABLED_SERVICES' "$sub")" -eq 1 ]
     [ "$(grep -c '^enable_plugin' "$sub")" -eq 1 ]
-    ! grep -q -e 'test-config' -e 'post-config' -e 'q-l3' -e 'c-vol' "$sub"
+    ! grep -q -e 'test-config' -e 'q-l3' -e 'c-vol' "$sub"
+    # its nova-compute formats blank volumes as the controller's does
+    # (Tempest attaches volumes to the subnode's guests too)
+    [ "$(sed -n '/^\[\[post-config/,$p' "$sub")" = "$(printf '%s\n' \
+        '[[post-config|$NOVA_CPU_CONF]]' '[docker]' 'format_blank_volumes = True')" ]
+    E2E_CINDER=0 _e2e_subnode_local_conf 172.19.0.2 172.19.0.3 172.20.0.3 > "$sub"
+    ! grep -q 'post-config' "$sub"
 }
 
 # fake_docker: docker inspect gives gate 172.19.0.2 and gate-sub
