@@ -15,22 +15,26 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import unittest  # noqa: E402
 
-from bench import boot_latency  # noqa: E402
-from bench import density  # noqa: E402
-from bench import first_boot  # noqa: E402
 from bench import measure  # noqa: E402
-from bench import migration  # noqa: E402
 from bench import options  # noqa: E402
-from bench import port_boot  # noqa: E402
 from bench.record import RESULTS  # noqa: E402
 from bench.record import say  # noqa: E402
-from bench import snapshot  # noqa: E402
-from bench import untag  # noqa: E402
+from tests.fixtures import engine as test_engine  # noqa: E402
 
-MODULES = {'boot': boot_latency, 'boot-ports': port_boot,
-           'first-boot': first_boot,
-           'snapshot': snapshot, 'density': density, 'untag': untag,
-           'migration': migration}
+
+def benchmark_modules():
+    """The benchmarks' modules, imported once the engine is known: the
+    tests' harness takes its engine's URL at import."""
+    from bench import boot_latency
+    from bench import density
+    from bench import first_boot
+    from bench import migration
+    from bench import port_boot
+    from bench import snapshot
+    from bench import untag
+    return {'boot': boot_latency, 'boot-ports': port_boot,
+            'first-boot': first_boot, 'snapshot': snapshot,
+            'density': density, 'untag': untag, 'migration': migration}
 
 
 def start_profiler(directory):
@@ -67,15 +71,18 @@ def main(argv):
         return each_engine(argv, opts.engine)
     # The SDK logs each client's config file search at DEBUG, unasked.
     logging.getLogger('docker').setLevel(logging.INFO)
-    # The docker CLI, the tests' SDK client and the driver all use it.
+    # The docker CLI, the tests' SDK client and the driver all use it
+    # (tests.fixtures.engine read the environment before the options).
     os.environ['DOCKER_HOST'] = opts.docker_host
-    os.environ['NOVADOCKER_TEST_DOCKER'] = opts.docker_host
+    os.environ['NOVADOCKER_TEST_ENGINE_URL'] = opts.docker_host
+    test_engine.URL = opts.docker_host
+    modules = benchmark_modules()
     machine = measure.machine()
     say('machine: %s' % machine)
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for name in opts.benchmarks:
-        for case in MODULES[name].CASES:
+        for case in modules[name].CASES:
             suite.addTests(loader.loadTestsFromTestCase(case))
     profiler = start_profiler(opts.profile) if opts.profile else None
     try:
@@ -87,7 +94,7 @@ def main(argv):
             profiler.send_signal(signal.SIGINT)
             profiler.wait()
     for name in opts.benchmarks:
-        MODULES[name].conclude()
+        modules[name].conclude()
     say(RESULTS.table())
     if not opts.no_record and RESULTS.order:
         RESULTS.append_to(machine, ' '.join(['python -m bench'] + argv))

@@ -17,6 +17,7 @@ from nova.compute import vm_states
 from nova import context as nova_context
 from nova import objects
 from novadocker import conf
+from novadocker import engine_compat
 from novadocker import flavor as flavor_settings
 
 from bench import options
@@ -259,8 +260,13 @@ class BenchCase(base.DockerDriverTestCase):
             CONF.docker.guest_reboot)
 
     def raw_create_start(self, engine_image, command=None, **settings):
-        """docker create + start through the SDK, as the driver calls it."""
-        container = self.docker.containers.create(
+        """docker create + start through the SDK, as the driver calls it
+        (on Podman with what the driver's client adds to every container:
+        a host may refuse Podman's own limits, see engine_compat)."""
+        if getattr(self, '_raw_client', None) is None:
+            self._raw_client = engine_compat.connect(
+                self.opts.docker_host, 'auto', 60)[0]
+        container = self._raw_client.containers.create(
             engine_image, command=command, detach=True, stdin_open=True,
             labels={BENCH_LABEL: 'raw'},
             **dict(self.raw_host_config(), **settings))
