@@ -11,6 +11,10 @@ import statistics
 import subprocess
 import time
 
+import docker
+
+from novadocker import engine_compat
+
 MIB = 1024 * 1024
 
 
@@ -212,6 +216,20 @@ def machine():
     # Other work on the machine shows in the figures: say how much.
     with open('/proc/loadavg') as f:
         load = f.read().split()[0]
-    return '%d x %s, %.0f GiB, Docker %s, Linux %s, load %s at start' % (
+    return '%d x %s, %.0f GiB, %s %s, Linux %s, load %s at start' % (
         len(cpus), cpus[0].strip() if cpus else '?', mem / 1024 / 1024,
-        engine or '?', kernel, load)
+        engine_kind(), engine or '?', kernel, load)
+
+
+def engine_kind():
+    """Docker or Podman, as the engine at DOCKER_HOST says (Podman's
+    Docker-compatible info gives its own version as the server's)."""
+    try:
+        api = docker.APIClient(base_url=os.environ.get(
+            'DOCKER_HOST', 'unix:///var/run/docker.sock'), version='auto')
+        try:
+            return engine_compat.kind_of(api.version()).capitalize()
+        finally:
+            api.close()
+    except docker.errors.DockerException:
+        return 'Docker'
